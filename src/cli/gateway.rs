@@ -1,0 +1,140 @@
+//! `inlet serve`, `inlet check` and `inlet init`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{DestinationKind, Settings, SourceSettings};
+use crate::{App, telemetry};
+
+const STARTER: &str = include_str!("starter.toml");
+
+pub fn serve(config: &Path) -> ExitCode {
+    telemetry::init();
+    let settings = match Settings::load(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {}: {e}", config.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let app = App::build(settings).await?;
+        let shutdown = CancellationToken::new();
+        tokio::spawn(stop_on_signal(shutdown.clone()));
+        app.run(shutdown).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "inlet failed");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM");
+            let _ = ctrl_c.await;
+            shutdown.cancel();
+            return;
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("stopping: finishing in-flight requests and commits");
+    shutdown.cancel();
+}
+
+pub fn check(config: &Path) -> ExitCode {
+    let settings = match Settings::load(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {}: {e}", config.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{}: ok", config.display());
+    println!(
+        "ingest: {}   admin: {}   store: {}",
+        settings.server.listen,
+        settings.admin.listen,
+        settings.storage.sqlite_path.display()
+    );
+    println!("sources:");
+    for (name, source) in &settings.sources {
+        let SourceSettings::Webhook(w) = source;
+        println!(
+            "  {name:<20} webhook  scheme={:<9} secrets={}  group={}  POST /webhooks/{name}",
+            w.spec.scheme().as_str(),
+            w.secrets.len(),
+            w.dedupe_group
+        );
+    }
+    println!("destinations:");
+    for (name, d) in &settings.destinations {
+        let target = match &d.kind {
+            DestinationKind::Http(h) => format!("http  {}", h.url),
+            DestinationKind::File(Some(p)) => format!("file  {}", p.display()),
+            DestinationKind::File(None) => "file  stdout".to_string(),
+        };
+        println!("  {name:<20} {target}");
+    }
+    println!("routes:");
+    for r in &settings.routes {
+        println!(
+            "  {} [{}] -> {}",
+            r.from.join(", "),
+            r.events.join(", "),
+            r.to.join(", ")
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+pub fn init(config: &Path) -> ExitCode {
+    if config.exists() {
+        eprintln!(
+            "error: {} exists; inlet init does not overwrite",
+            config.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(config)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, STARTER.as_bytes()));
+    match written {
+        Ok(()) => {
+            println!(
+                "wrote {}; set the variables it names, then run: inlet serve -c {}",
+                config.display(),
+                config.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", config.display());
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The command line: `serve`, `check`, `init`, and the offline signature tools `verify`,
+//! `sign` and `send`. Parsing lives here; each command's work is in its own file and calls
+//! into the library like any other user of it.
+
+mod gateway;
+mod tools;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "inlet",
+    version,
+    about = "A self-hosted event gateway: verified webhooks, one durable stream."
+)]
+pub struct Cli {
+    /// The config file.
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "INLET_CONFIG",
+        default_value = "inlet.toml"
+    )]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the gateway: ingest listener, admin listener, workers. Stops on SIGINT/SIGTERM.
+    Serve,
+    /// Validate the config and print its sources, destinations and routes.
+    Check,
+    /// Write a commented starter config (refuses to overwrite).
+    Init,
+    /// Verify one request offline, exactly as a source would.
+    Verify(VerifyArgs),
+    /// Print the headers a provider would send for a body.
+    Sign(SignArgs),
+    /// Sign a body like the provider would and POST it.
+    Send(SendArgs),
+}
+
+/// The scheme settings shared by `verify`, `sign` and `send`.
+#[derive(Args, Clone)]
+pub struct SchemeArgs {
+    /// stripe, standard, github, shopify, slack, twilio, paddle, square, hmac or none.
+    #[arg(long)]
+    pub scheme: Option<String>,
+    /// A secret; repeat for rotation (verify: any may match).
+    #[arg(long = "secret")]
+    pub secrets: Vec<String>,
+    /// The URL the provider called or calls (twilio, square).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// github: accept the legacy SHA-1 X-Hub-Signature.
+    #[arg(long)]
+    pub allow_sha1: bool,
+    #[arg(long)]
+    pub hmac_header: Option<String>,
+    /// sha256, sha1 or sha512.
+    #[arg(long)]
+    pub hmac_algorithm: Option<String>,
+    /// hex or base64.
+    #[arg(long)]
+    pub hmac_encoding: Option<String>,
+    #[arg(long)]
+    pub hmac_prefix: Option<String>,
+    /// hmac: the header holding the event id.
+    #[arg(long)]
+    pub id_header: Option<String>,
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub scheme: SchemeArgs,
+    /// A request header, 'Name: value'; repeat as needed.
+    #[arg(long = "header", short = 'H')]
+    pub headers: Vec<String>,
+    /// The clock, unix seconds (default now).
+    #[arg(long)]
+    pub at: Option<i64>,
+    /// The timestamp window (default: the scheme's).
+    #[arg(long)]
+    pub tolerance: Option<String>,
+    /// Take scheme, secrets and settings from this source of the config file.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// The body file, or - for stdin.
+    #[arg(default_value = "-")]
+    pub body: String,
+}
+
+#[derive(Args)]
+pub struct SignArgs {
+    #[command(flatten)]
+    pub scheme: SchemeArgs,
+    /// The signing time, unix seconds (default now).
+    #[arg(long)]
+    pub at: Option<i64>,
+    /// The event or message id for schemes that send one in a header.
+    #[arg(long)]
+    pub id: Option<String>,
+    #[arg(default_value = "-")]
+    pub body: String,
+}
+
+#[derive(Args)]
+pub struct SendArgs {
+    /// Where to POST, e.g. http://127.0.0.1:8080/webhooks/stripe.
+    pub target: String,
+    #[command(flatten)]
+    pub scheme: SchemeArgs,
+    /// An extra header, 'Name: value'; repeat as needed.
+    #[arg(long = "header", short = 'H')]
+    pub headers: Vec<String>,
+    #[arg(long)]
+    pub id: Option<String>,
+    #[arg(default_value = "-")]
+    pub body: String,
+}
+
+/// Parses the command line, runs the command, and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve => gateway::serve(&cli.config),
+        Command::Check => gateway::check(&cli.config),
+        Command::Init => gateway::init(&cli.config),
+        Command::Verify(args) => tools::verify(&cli.config, args),
+        Command::Sign(args) => tools::sign(args),
+        Command::Send(args) => tools::send(args),
+    }
+}

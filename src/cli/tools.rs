@@ -1,0 +1,295 @@
+//! `inlet verify`, `inlet sign`, `inlet send`: the same verifiers and signers the gateway
+//! uses, offline. Exit codes: 0 valid/sent, 1 invalid/failed, 2 usage error.
+
+use std::io::Read;
+use std::path::Path;
+use std::process::ExitCode;
+
+use ::http::{HeaderMap, HeaderName, HeaderValue};
+
+use super::{SchemeArgs, SendArgs, SignArgs, VerifyArgs};
+use crate::config::values::parse_duration;
+use crate::config::{Settings, SourceSettings, WebhookSource};
+use crate::signature::{
+    self, Algorithm, Encoding, HmacSpec, Scheme, SchemeSpec, Secret, SignInput,
+};
+use crate::sources::{Accepted, Refusal, WebhookIntake};
+
+fn usage(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn read_body(arg: &str) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    if arg == "-" {
+        std::io::stdin()
+            .read_to_end(&mut body)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
+    } else {
+        body = std::fs::read(arg).map_err(|e| format!("cannot read {arg}: {e}"))?;
+    }
+    Ok(body)
+}
+
+/// Parses `'Name: value'` lines into a header map; a name given twice keeps both values.
+fn parse_headers(lines: &[String]) -> Result<HeaderMap, String> {
+    let mut map = HeaderMap::new();
+    for line in lines {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| format!("bad --header {line:?}: write it as 'Name: value'"))?;
+        let name = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| format!("bad header name in {line:?}"))?;
+        let value = HeaderValue::from_str(value.trim())
+            .map_err(|_| format!("bad header value in {line:?}"))?;
+        map.append(name, value);
+    }
+    Ok(map)
+}
+
+fn spec_from(args: &SchemeArgs) -> Result<SchemeSpec, String> {
+    let name = args.scheme.as_deref().ok_or("--scheme is required")?;
+    let scheme = Scheme::parse(name).ok_or_else(|| format!("unknown scheme {name:?}"))?;
+    Ok(match scheme {
+        Scheme::Stripe => SchemeSpec::Stripe,
+        Scheme::Standard => SchemeSpec::Standard,
+        Scheme::Github => SchemeSpec::Github {
+            allow_sha1: args.allow_sha1,
+        },
+        Scheme::Shopify => SchemeSpec::Shopify,
+        Scheme::Slack => SchemeSpec::Slack,
+        Scheme::Twilio => SchemeSpec::Twilio,
+        Scheme::Paddle => SchemeSpec::Paddle,
+        Scheme::Square => SchemeSpec::Square,
+        Scheme::None => SchemeSpec::None,
+        Scheme::Hmac => SchemeSpec::Hmac(HmacSpec {
+            header: args
+                .hmac_header
+                .clone()
+                .ok_or("--hmac-header is required with --scheme hmac")?
+                .to_ascii_lowercase(),
+            algorithm: match args.hmac_algorithm.as_deref() {
+                None => Algorithm::Sha256,
+                Some(a) => Algorithm::parse(a)
+                    .ok_or_else(|| format!("--hmac-algorithm {a:?}: use sha256, sha1 or sha512"))?,
+            },
+            encoding: match args.hmac_encoding.as_deref() {
+                None => Encoding::Hex,
+                Some(e) => Encoding::parse(e)
+                    .ok_or_else(|| format!("--hmac-encoding {e:?}: use hex or base64"))?,
+            },
+            prefix: args.hmac_prefix.clone(),
+        }),
+    })
+}
+
+/// The source `verify` checks against: from the config (`--source`) or from the flags.
+fn source_for(config: &Path, args: &VerifyArgs) -> Result<WebhookSource, String> {
+    if let Some(name) = &args.source {
+        let settings = Settings::load(config).map_err(|e| format!("{}: {e}", config.display()))?;
+        let SourceSettings::Webhook(mut w) = settings
+            .sources
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("no source named {name:?} in {}", config.display()))?;
+        if w.public_url.is_none() {
+            w.public_url = settings
+                .server
+                .public_url
+                .map(|base| format!("{base}/webhooks/{name}"));
+        }
+        return Ok(w);
+    }
+    let spec = spec_from(&args.scheme)?;
+    if spec != SchemeSpec::None && args.scheme.secrets.is_empty() {
+        return Err("--secret is required".into());
+    }
+    Ok(WebhookSource {
+        name: "cli".into(),
+        spec,
+        secrets: args.scheme.secrets.iter().map(Secret::new).collect(),
+        tolerance: args
+            .tolerance
+            .as_deref()
+            .map(parse_duration)
+            .transpose()
+            .map_err(|e| format!("--tolerance: {e}"))?,
+        dedupe_group: "cli".into(),
+        id: None,
+        event_type: None,
+        version: None,
+        occurred_at: None,
+        id_header: args
+            .scheme
+            .id_header
+            .as_ref()
+            .map(|h| h.to_ascii_lowercase()),
+        type_header: None,
+        public_url: None,
+    })
+}
+
+pub fn verify(config: &Path, args: VerifyArgs) -> ExitCode {
+    let prepared = (|| {
+        let source = source_for(config, &args)?;
+        let url = args
+            .scheme
+            .url
+            .clone()
+            .or_else(|| source.public_url.clone());
+        if source.spec.scheme().needs_url() && url.is_none() {
+            return Err(format!(
+                "--url is required with scheme {}",
+                source.spec.scheme().as_str()
+            ));
+        }
+        let headers = parse_headers(&args.headers)?;
+        let body = read_body(&args.body)?;
+        let intake = WebhookIntake::new(source).map_err(|e| e.to_string())?;
+        Ok((intake, url, headers, body))
+    })();
+    let (intake, url, headers, body) = match prepared {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+    let now = args.at.unwrap_or_else(|| chrono::Utc::now().timestamp());
+    match intake.accept(&headers, &body, url.as_deref(), now) {
+        Ok(Accepted::Event(draft)) => {
+            println!(
+                "valid\nid: {}\ntype: {}",
+                draft.dedupe_key,
+                draft.event_type.as_deref().unwrap_or("-")
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Accepted::Handshake(_)) => {
+            println!("valid\nid: -\ntype: url_verification");
+            ExitCode::SUCCESS
+        }
+        Err(Refusal::MalformedBody(_)) => {
+            println!("valid\nid: -\ntype: -");
+            ExitCode::SUCCESS
+        }
+        Err(Refusal::Unverified(e)) => {
+            println!("invalid: {}\n{}", e.kind, e.detail);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Signs `body` as the scheme's provider would; `Err` is a usage error.
+fn signed_headers(
+    args: &SchemeArgs,
+    id: Option<&str>,
+    at: Option<i64>,
+    url: Option<&str>,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, String> {
+    let spec = spec_from(args)?;
+    let secret = match (&spec, args.secrets.as_slice()) {
+        (SchemeSpec::None, _) => Secret::new(""),
+        (_, [one]) => Secret::new(one.clone()),
+        (_, []) => return Err("--secret is required".into()),
+        (_, _) => return Err("give one --secret to sign with".into()),
+    };
+    let default_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
+    let input = SignInput {
+        body,
+        at: at.unwrap_or_else(|| chrono::Utc::now().timestamp()),
+        id: id.unwrap_or(&default_id),
+        url,
+    };
+    signature::sign(&spec, &secret, &input).map_err(|e| e.to_string())
+}
+
+pub fn sign(args: SignArgs) -> ExitCode {
+    let result = read_body(&args.body).and_then(|body| {
+        signed_headers(
+            &args.scheme,
+            args.id.as_deref(),
+            args.at,
+            args.scheme.url.as_deref(),
+            &body,
+        )
+    });
+    match result {
+        Ok(headers) => {
+            for (name, value) in headers {
+                println!("{name}: {value}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => usage(e),
+    }
+}
+
+pub fn send(args: SendArgs) -> ExitCode {
+    let prepared = (|| {
+        let body = read_body(&args.body)?;
+        let url = args
+            .scheme
+            .url
+            .clone()
+            .unwrap_or_else(|| args.target.clone());
+        let mut headers =
+            signed_headers(&args.scheme, args.id.as_deref(), None, Some(&url), &body)?;
+        let extra = parse_headers(&args.headers)?;
+        if !extra.contains_key(::http::header::CONTENT_TYPE) {
+            let form = args.scheme.scheme.as_deref() == Some("twilio")
+                && serde_json::from_slice::<serde_json::Value>(&body).is_err();
+            let kind = if form {
+                "application/x-www-form-urlencoded"
+            } else {
+                "application/json"
+            };
+            headers.push(("Content-Type".into(), kind.into()));
+        }
+        Ok::<_, String>((body, headers, extra))
+    })();
+    let (body, headers, extra) = match prepared {
+        Ok(p) => p,
+        Err(e) => return usage(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return usage(e),
+    };
+    runtime.block_on(async {
+        let client = match reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+        {
+            Ok(c) => c,
+            Err(e) => return usage(e),
+        };
+        let mut request = client.post(&args.target).body(body).headers(extra);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status();
+                let text = response.text().await.unwrap_or_default();
+                println!(
+                    "{} {}",
+                    status.as_u16(),
+                    status.canonical_reason().unwrap_or("")
+                );
+                println!("{text}");
+                if status.is_success() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            Err(e) => {
+                eprintln!("error: cannot reach {}: {e}", args.target);
+                ExitCode::FAILURE
+            }
+        }
+    })
+}

@@ -1,0 +1,216 @@
+//! `[destinations.NAME]`: where events go. Parsed and checked here; delivering to them is the
+//! delivery workers' job. Kinds not yet built are refused with a clear error.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::values::{Dur, Rate, RateField};
+use super::{ConfigError, check_url, typed};
+use crate::signature::Secret;
+
+#[derive(Debug, Clone)]
+pub struct DestinationSettings {
+    pub name: String,
+    pub kind: DestinationKind,
+    pub timeout: Duration,
+    pub concurrency: u32,
+    pub rate_limit: Option<Rate>,
+    pub retry: Vec<Duration>,
+    pub circuit: CircuitSettings,
+}
+
+#[derive(Debug, Clone)]
+pub enum DestinationKind {
+    Http(HttpDestination),
+    /// JSON Lines of envelopes; `None` is stdout (`path = "-"`).
+    File(Option<PathBuf>),
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpDestination {
+    pub url: String,
+    pub format: Format,
+    pub secret: Option<Secret>,
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Envelope,
+    Raw,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct CircuitSettings {
+    pub failures: u32,
+    pub probe: Duration,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCircuit {
+    failures: Option<u32>,
+    probe: Option<Dur>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDestination {
+    kind: String,
+    url: Option<String>,
+    format: Option<String>,
+    secret: Option<String>,
+    headers: Option<std::collections::BTreeMap<String, String>>,
+    path: Option<String>,
+    timeout: Option<Dur>,
+    concurrency: Option<u32>,
+    rate_limit: Option<RateField>,
+    retry: Option<Vec<Dur>>,
+    circuit: Option<RawCircuit>,
+}
+
+const DEFAULT_RETRY: [u64; 12] = [
+    0, 5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 57600, 86400,
+];
+
+pub fn parse(
+    name: &str,
+    value: toml::Value,
+    base_dir: &Path,
+) -> Result<DestinationSettings, ConfigError> {
+    let at = |key: &str| format!("destinations.{name}.{key}");
+    let raw: RawDestination = typed(value, &format!("destinations.{name}"))?;
+    let only = |key: &str, present: bool, kind: &str| -> Result<(), ConfigError> {
+        if present {
+            Err(ConfigError::at(
+                at(key),
+                format!("has no effect on a {kind:?} destination"),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let kind = match raw.kind.as_str() {
+        "http" => {
+            only("path", raw.path.is_some(), "http")?;
+            let url = raw
+                .url
+                .as_deref()
+                .ok_or_else(|| ConfigError::at(at("url"), "an http destination needs a url"))?;
+            let format = match raw.format.as_deref() {
+                None | Some("envelope") => Format::Envelope,
+                Some("raw") => Format::Raw,
+                Some(f) => {
+                    return Err(ConfigError::at(
+                        at("format"),
+                        format!("{f:?}: use \"envelope\" or \"raw\""),
+                    ));
+                }
+            };
+            let secret = match raw.secret {
+                None => None,
+                Some(s) if s.trim().is_empty() => {
+                    return Err(ConfigError::at(at("secret"), "must not be empty"));
+                }
+                Some(s) => {
+                    if let Err(e) = crate::signature::sign(
+                        &crate::signature::SchemeSpec::Standard,
+                        &Secret::new(s.clone()),
+                        &crate::signature::SignInput {
+                            body: b"",
+                            at: 0,
+                            id: "check",
+                            url: None,
+                        },
+                    ) {
+                        return Err(ConfigError::at(at("secret"), e.to_string()));
+                    }
+                    Some(Secret::new(s))
+                }
+            };
+            DestinationKind::Http(HttpDestination {
+                url: check_url(url, &at("url"))?,
+                format,
+                secret,
+                headers: raw.headers.unwrap_or_default().into_iter().collect(),
+            })
+        }
+        "file" => {
+            for (key, present) in [
+                ("url", raw.url.is_some()),
+                ("format", raw.format.is_some()),
+                ("secret", raw.secret.is_some()),
+                ("headers", raw.headers.is_some()),
+                ("timeout", raw.timeout.is_some()),
+            ] {
+                only(key, present, "file")?;
+            }
+            let path = raw.path.ok_or_else(|| {
+                ConfigError::at(
+                    at("path"),
+                    "a file destination needs a path (\"-\" is stdout)",
+                )
+            })?;
+            DestinationKind::File(if path == "-" {
+                None
+            } else if Path::new(&path).is_absolute() {
+                Some(PathBuf::from(path))
+            } else {
+                Some(base_dir.join(path))
+            })
+        }
+        "slack" | "command" | "nats" => {
+            return Err(ConfigError::at(
+                at("kind"),
+                format!(
+                    "{:?} destinations are not available in this version",
+                    raw.kind
+                ),
+            ));
+        }
+        other => {
+            return Err(ConfigError::at(
+                at("kind"),
+                format!("unknown kind {other:?}: use http, file, slack, command or nats"),
+            ));
+        }
+    };
+    let retry: Vec<Duration> = match raw.retry {
+        Some(r) if r.is_empty() => {
+            return Err(ConfigError::at(
+                at("retry"),
+                "needs at least one step (\"0s\" = at once)",
+            ));
+        }
+        Some(r) => r.into_iter().map(|d| d.0).collect(),
+        None => DEFAULT_RETRY
+            .iter()
+            .map(|s| Duration::from_secs(*s))
+            .collect(),
+    };
+    let concurrency = raw.concurrency.unwrap_or(16);
+    if concurrency == 0 {
+        return Err(ConfigError::at(at("concurrency"), "must be at least 1"));
+    }
+    let circuit = raw.circuit.map_or(
+        CircuitSettings {
+            failures: 5,
+            probe: Duration::from_secs(30),
+        },
+        |c| CircuitSettings {
+            failures: c.failures.unwrap_or(5).max(1),
+            probe: c.probe.map_or(Duration::from_secs(30), |d| d.0),
+        },
+    );
+    Ok(DestinationSettings {
+        name: name.to_string(),
+        kind,
+        timeout: raw.timeout.map_or(Duration::from_secs(10), |d| d.0),
+        concurrency,
+        rate_limit: raw.rate_limit.map(|r| r.0),
+        retry,
+        circuit,
+    })
+}

@@ -1,0 +1,377 @@
+//! `inlet.toml`: reading, `${NAME}` interpolation, and validation into typed [`Settings`].
+//!
+//! Every error names the key path it is about (`sources.stripe.tolerance: …`). Unknown keys
+//! and settings that would have no effect are errors. This module owns the file format; the
+//! subsystems receive the typed settings and never see TOML.
+
+mod destinations;
+mod routes;
+mod sources;
+pub mod values;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::signature::Secret;
+
+pub use destinations::{
+    CircuitSettings, DestinationKind, DestinationSettings, Format, HttpDestination,
+};
+pub use routes::RouteSettings;
+pub use sources::{SourceSettings, WebhookSource};
+use values::{Dur, Size};
+
+/// A config error, with the dotted key path it concerns (empty for whole-file errors).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn at(path: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub admin: AdminSettings,
+    pub storage: StorageSettings,
+    pub sources: BTreeMap<String, SourceSettings>,
+    pub destinations: BTreeMap<String, DestinationSettings>,
+    pub routes: Vec<RouteSettings>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    pub max_body: u64,
+    pub public_url: Option<String>,
+    pub shutdown_timeout: Duration,
+    /// How long a client may take to send its headers, and separately its body.
+    pub read_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct AdminSettings {
+    pub listen: SocketAddr,
+    pub token: Option<Secret>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StorageSettings {
+    pub sqlite_path: PathBuf,
+    pub retention: Duration,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRoot {
+    #[serde(default)]
+    server: RawServer,
+    #[serde(default)]
+    admin: RawAdmin,
+    #[serde(default)]
+    storage: RawStorage,
+    #[serde(default)]
+    sources: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    destinations: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    routes: Vec<toml::Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    listen: Option<String>,
+    max_body: Option<Size>,
+    public_url: Option<String>,
+    shutdown_timeout: Option<Dur>,
+    read_timeout: Option<Dur>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    listen: Option<String>,
+    token: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    url: Option<String>,
+    retention: Option<Dur>,
+}
+
+impl Settings {
+    /// Reads and validates the file at `path`, with `${NAME}` taken from the environment.
+    pub fn load(path: &Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::at("", format!("cannot read {}: {e}", path.display())))?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Settings::parse(&text, dir, &|name| std::env::var(name).ok())
+    }
+
+    /// Parses config text; relative paths resolve against `base_dir`.
+    pub fn parse(
+        text: &str,
+        base_dir: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let mut doc: toml::Value = toml::from_str::<toml::Table>(text)
+            .map(toml::Value::Table)
+            .map_err(|e| ConfigError::at("", format!("not valid TOML: {}", e.message())))?;
+        interpolate(&mut doc, &mut String::new(), env)?;
+        let root: RawRoot = typed(doc, "")?;
+
+        let server = ServerSettings {
+            listen: socket(
+                root.server.listen.as_deref().unwrap_or("0.0.0.0:8080"),
+                "server.listen",
+            )?,
+            max_body: root.server.max_body.map_or(1 << 20, |s| s.0),
+            public_url: root
+                .server
+                .public_url
+                .map(|u| check_url(&u, "server.public_url"))
+                .transpose()?,
+            shutdown_timeout: root
+                .server
+                .shutdown_timeout
+                .map_or(Duration::from_secs(30), |d| d.0),
+            read_timeout: root
+                .server
+                .read_timeout
+                .map_or(Duration::from_secs(10), |d| d.0),
+        };
+        if server.max_body == 0 {
+            return Err(ConfigError::at(
+                "server.max_body",
+                "must be more than 0 bytes",
+            ));
+        }
+        let admin = AdminSettings {
+            listen: socket(
+                root.admin.listen.as_deref().unwrap_or("127.0.0.1:8081"),
+                "admin.listen",
+            )?,
+            token: root
+                .admin
+                .token
+                .map(|t| non_empty_secret(t, "admin.token"))
+                .transpose()?,
+        };
+        if admin.token.is_none() && !admin.listen.ip().is_loopback() {
+            return Err(ConfigError::at(
+                "admin.token",
+                "required when admin.listen is not a loopback address",
+            ));
+        }
+        let storage = StorageSettings {
+            sqlite_path: storage_path(
+                root.storage
+                    .url
+                    .as_deref()
+                    .unwrap_or("sqlite://inlet-data/inlet.db"),
+                base_dir,
+            )?,
+            retention: root
+                .storage
+                .retention
+                .map_or(Duration::from_secs(14 * 86400), |d| d.0),
+        };
+
+        let mut sources = BTreeMap::new();
+        for (name, value) in root.sources {
+            check_name(&name, "sources")?;
+            sources.insert(name.clone(), sources::parse(&name, value, &server)?);
+        }
+        let mut destinations = BTreeMap::new();
+        for (name, value) in root.destinations {
+            check_name(&name, "destinations")?;
+            destinations.insert(name.clone(), destinations::parse(&name, value, base_dir)?);
+        }
+        let routes = root
+            .routes
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| routes::parse(i, v, &sources, &destinations))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Settings {
+            server,
+            admin,
+            storage,
+            sources,
+            destinations,
+            routes,
+        })
+    }
+
+    /// The destinations that an event of `source` with `event_type` is routed to, each once.
+    pub fn destinations_for(&self, source: &str, event_type: Option<&str>) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for route in self.routes.iter().filter(|r| r.matches(source, event_type)) {
+            for d in &route.to {
+                if !out.contains(d) {
+                    out.push(d.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Deserializes `value` into `T`, reporting errors at `prefix` + the failing key's path.
+fn typed<T: serde::de::DeserializeOwned>(
+    value: toml::Value,
+    prefix: &str,
+) -> Result<T, ConfigError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.path().to_string();
+        let path = match (prefix.is_empty(), inner == ".") {
+            (true, _) => inner,
+            (false, true) => prefix.to_string(),
+            (false, false) => format!("{prefix}.{inner}"),
+        };
+        ConfigError::at(path, e.into_inner().message().to_string())
+    })
+}
+
+/// Replaces `${NAME}` in every string of the document with the variable's value.
+fn interpolate(
+    v: &mut toml::Value,
+    path: &mut String,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    match v {
+        toml::Value::String(s) => {
+            let mut out = String::with_capacity(s.len());
+            let mut rest = s.as_str();
+            while let Some(start) = rest.find("${") {
+                out.push_str(&rest[..start]);
+                let after = &rest[start + 2..];
+                let end = after
+                    .find('}')
+                    .ok_or_else(|| ConfigError::at(path.clone(), "unclosed ${ in value"))?;
+                let name = &after[..end];
+                let value = env(name).ok_or_else(|| {
+                    ConfigError::at(
+                        path.clone(),
+                        format!("environment variable {name} is not set"),
+                    )
+                })?;
+                out.push_str(&value);
+                rest = &after[end + 1..];
+            }
+            out.push_str(rest);
+            *s = out;
+        }
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                interpolate(item, path, env)?;
+                path.truncate(len);
+            }
+        }
+        toml::Value::Table(t) => {
+            for (k, item) in t.iter_mut() {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(k);
+                interpolate(item, path, env)?;
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn socket(text: &str, path: &str) -> Result<SocketAddr, ConfigError> {
+    text.parse().map_err(|_| {
+        ConfigError::at(
+            path,
+            format!("{text:?} is not an address like \"127.0.0.1:8080\""),
+        )
+    })
+}
+
+fn check_url(url: &str, path: &str) -> Result<String, ConfigError> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url.trim_end_matches('/').to_string())
+    } else {
+        Err(ConfigError::at(
+            path,
+            format!("{url:?} is not an http:// or https:// URL"),
+        ))
+    }
+}
+
+fn non_empty_secret(value: String, path: &str) -> Result<Secret, ConfigError> {
+    if value.trim().is_empty() {
+        Err(ConfigError::at(path, "must not be empty"))
+    } else {
+        Ok(Secret::new(value))
+    }
+}
+
+fn check_name(name: &str, table: &str) -> Result<(), ConfigError> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::at(
+            format!("{table}.{name}"),
+            "names use letters, digits, '_' and '-' only",
+        ))
+    }
+}
+
+fn storage_path(url: &str, base_dir: &Path) -> Result<PathBuf, ConfigError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(ConfigError::at(
+            "storage.url",
+            "PostgreSQL storage is not available in this version; use sqlite://",
+        ));
+    }
+    let rest = url
+        .strip_prefix("sqlite://")
+        .ok_or_else(|| ConfigError::at("storage.url", format!("{url:?} is not a sqlite:// URL")))?;
+    if rest.is_empty() {
+        return Err(ConfigError::at(
+            "storage.url",
+            "no database file after sqlite://",
+        ));
+    }
+    let path = Path::new(rest);
+    Ok(if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base_dir.join(path)
+    })
+}
+
+#[cfg(test)]
+mod tests;

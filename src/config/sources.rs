@@ -1,0 +1,281 @@
+//! `[sources.NAME]`: webhook sources, validated per scheme so that a setting with no effect
+//! is an error rather than silently ignored.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::values::{Dur, Pointer};
+use super::{ConfigError, ServerSettings, check_url, typed};
+use crate::signature::{self, Algorithm, Encoding, HmacSpec, Scheme, SchemeSpec, Secret};
+
+/// A configured source. Only webhook sources exist so far; poll sources come later.
+#[derive(Debug, Clone)]
+pub enum SourceSettings {
+    Webhook(WebhookSource),
+}
+
+impl SourceSettings {
+    pub fn dedupe_group(&self) -> &str {
+        match self {
+            SourceSettings::Webhook(w) => &w.dedupe_group,
+        }
+    }
+}
+
+/// A webhook source: how to verify it and where its id, type and times are.
+#[derive(Debug, Clone)]
+pub struct WebhookSource {
+    pub name: String,
+    pub spec: SchemeSpec,
+    pub secrets: Vec<Secret>,
+    pub tolerance: Option<Duration>,
+    pub dedupe_group: String,
+    pub id: Option<String>,
+    pub event_type: Option<String>,
+    pub version: Option<String>,
+    pub occurred_at: Option<String>,
+    pub id_header: Option<String>,
+    pub type_header: Option<String>,
+    /// The exact URL the provider signs (twilio, square): the source's own, else
+    /// `server.public_url` + the request path and query.
+    pub public_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebhook {
+    #[allow(dead_code)]
+    kind: String,
+    scheme: String,
+    secrets: Option<Vec<String>>,
+    tolerance: Option<Dur>,
+    dedupe_group: Option<String>,
+    id: Option<Pointer>,
+    event_type: Option<Pointer>,
+    version: Option<Pointer>,
+    occurred_at: Option<Pointer>,
+    allow_unsigned: Option<bool>,
+    allow_sha1: Option<bool>,
+    public_url: Option<String>,
+    header: Option<String>,
+    algorithm: Option<String>,
+    encoding: Option<String>,
+    prefix: Option<String>,
+    id_header: Option<String>,
+    type_header: Option<String>,
+}
+
+pub fn parse(
+    name: &str,
+    value: toml::Value,
+    server: &ServerSettings,
+) -> Result<SourceSettings, ConfigError> {
+    let at = |key: &str| format!("sources.{name}.{key}");
+    let kind = value
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .unwrap_or("webhook")
+        .to_string();
+    match kind.as_str() {
+        "webhook" => {}
+        "poll" => {
+            return Err(ConfigError::at(
+                at("kind"),
+                "poll sources are not available in this version",
+            ));
+        }
+        other => {
+            return Err(ConfigError::at(
+                at("kind"),
+                format!("unknown kind {other:?}: use \"webhook\" or \"poll\""),
+            ));
+        }
+    }
+    let mut value = value;
+    if let toml::Value::Table(t) = &mut value {
+        t.entry("kind")
+            .or_insert_with(|| toml::Value::String("webhook".into()));
+    }
+    let raw: RawWebhook = typed(value, &format!("sources.{name}"))?;
+    let scheme = Scheme::parse(&raw.scheme).ok_or_else(|| {
+        let names: Vec<_> = Scheme::ALL.iter().map(|s| s.as_str()).collect();
+        ConfigError::at(
+            at("scheme"),
+            format!(
+                "unknown scheme {:?}; one of {}",
+                raw.scheme,
+                names.join(", ")
+            ),
+        )
+    })?;
+    let no_effect = |key: &str, present: bool| -> Result<(), ConfigError> {
+        if present {
+            Err(ConfigError::at(
+                at(key),
+                format!("has no effect with scheme {:?}", scheme.as_str()),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let is_hmac = scheme == Scheme::Hmac;
+    no_effect(
+        "tolerance",
+        raw.tolerance.is_some() && scheme.default_tolerance().is_none(),
+    )?;
+    no_effect(
+        "allow_sha1",
+        raw.allow_sha1.is_some() && scheme != Scheme::Github,
+    )?;
+    no_effect(
+        "allow_unsigned",
+        raw.allow_unsigned.is_some() && scheme != Scheme::None,
+    )?;
+    no_effect(
+        "public_url",
+        raw.public_url.is_some() && !scheme.needs_url(),
+    )?;
+    for (key, present) in [
+        ("header", raw.header.is_some()),
+        ("algorithm", raw.algorithm.is_some()),
+        ("encoding", raw.encoding.is_some()),
+        ("prefix", raw.prefix.is_some()),
+        ("id_header", raw.id_header.is_some()),
+        ("type_header", raw.type_header.is_some()),
+    ] {
+        no_effect(key, present && !is_hmac)?;
+    }
+    if raw.id.is_some() && raw.id_header.is_some() {
+        return Err(ConfigError::at(
+            at("id_header"),
+            "give either id (a body pointer) or id_header, not both",
+        ));
+    }
+    if raw.event_type.is_some() && raw.type_header.is_some() {
+        return Err(ConfigError::at(
+            at("type_header"),
+            "give either event_type (a body pointer) or type_header, not both",
+        ));
+    }
+    if raw.version.is_some() && raw.id.is_none() {
+        return Err(ConfigError::at(
+            at("version"),
+            "needs an id pointer: the dedupe key is id@version",
+        ));
+    }
+
+    let spec = match scheme {
+        Scheme::Stripe => SchemeSpec::Stripe,
+        Scheme::Standard => SchemeSpec::Standard,
+        Scheme::Github => SchemeSpec::Github {
+            allow_sha1: raw.allow_sha1.unwrap_or(false),
+        },
+        Scheme::Shopify => SchemeSpec::Shopify,
+        Scheme::Slack => SchemeSpec::Slack,
+        Scheme::Twilio => SchemeSpec::Twilio,
+        Scheme::Paddle => SchemeSpec::Paddle,
+        Scheme::Square => SchemeSpec::Square,
+        Scheme::Hmac => SchemeSpec::Hmac(hmac_spec(&raw, &at)?),
+        Scheme::None => {
+            if raw.allow_unsigned != Some(true) {
+                return Err(ConfigError::at(
+                    at("allow_unsigned"),
+                    "scheme \"none\" accepts unsigned requests only with allow_unsigned = true",
+                ));
+            }
+            SchemeSpec::None
+        }
+    };
+
+    let secrets = raw.secrets.unwrap_or_default();
+    if scheme == Scheme::None {
+        no_effect("secrets", !secrets.is_empty())?;
+    } else if secrets.is_empty() {
+        return Err(ConfigError::at(
+            at("secrets"),
+            "at least one secret is required",
+        ));
+    }
+    let secrets: Vec<Secret> = secrets
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if s.trim().is_empty() {
+                Err(ConfigError::at(
+                    format!("sources.{name}.secrets[{i}]"),
+                    "must not be empty",
+                ))
+            } else {
+                Ok(Secret::new(s))
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    // Build once here so that unusable keys (a bad whsec_) are config errors, not 500s.
+    if let Err(e) = signature::verifier(&spec, &secrets, None) {
+        return Err(ConfigError::at(at("secrets"), e.to_string()));
+    }
+
+    let public_url = raw
+        .public_url
+        .map(|u| check_url(&u, &at("public_url")))
+        .transpose()?;
+    if scheme.needs_url() && public_url.is_none() && server.public_url.is_none() {
+        return Err(ConfigError::at(
+            at("public_url"),
+            format!(
+                "scheme {:?} signs the URL it calls: set server.public_url or this source's public_url",
+                scheme.as_str()
+            ),
+        ));
+    }
+    Ok(SourceSettings::Webhook(WebhookSource {
+        name: name.to_string(),
+        spec,
+        secrets,
+        tolerance: raw.tolerance.map(|d| d.0),
+        dedupe_group: raw.dedupe_group.unwrap_or_else(|| name.to_string()),
+        id: raw.id.map(|p| p.0),
+        event_type: raw.event_type.map(|p| p.0),
+        version: raw.version.map(|p| p.0),
+        occurred_at: raw.occurred_at.map(|p| p.0),
+        id_header: raw.id_header.map(|h| h.to_ascii_lowercase()),
+        type_header: raw.type_header.map(|h| h.to_ascii_lowercase()),
+        public_url,
+    }))
+}
+
+fn hmac_spec(raw: &RawWebhook, at: &dyn Fn(&str) -> String) -> Result<HmacSpec, ConfigError> {
+    let header = raw.header.clone().ok_or_else(|| {
+        ConfigError::at(
+            at("header"),
+            "scheme \"hmac\" needs the name of the signature header",
+        )
+    })?;
+    if ::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
+        return Err(ConfigError::at(
+            at("header"),
+            format!("{header:?} is not a header name"),
+        ));
+    }
+    let algorithm = match raw.algorithm.as_deref() {
+        None => Algorithm::Sha256,
+        Some(a) => Algorithm::parse(a).ok_or_else(|| {
+            ConfigError::at(
+                at("algorithm"),
+                format!("{a:?}: use sha256, sha1 or sha512"),
+            )
+        })?,
+    };
+    let encoding = match raw.encoding.as_deref() {
+        None => Encoding::Hex,
+        Some(e) => Encoding::parse(e)
+            .ok_or_else(|| ConfigError::at(at("encoding"), format!("{e:?}: use hex or base64")))?,
+    };
+    Ok(HmacSpec {
+        header: header.to_ascii_lowercase(),
+        algorithm,
+        encoding,
+        prefix: raw.prefix.clone(),
+    })
+}

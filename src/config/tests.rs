@@ -1,0 +1,194 @@
+//! Config parsing: defaults, interpolation, and errors that name their key path.
+
+use std::path::Path;
+
+use super::*;
+
+fn parse(text: &str) -> Result<Settings, ConfigError> {
+    Settings::parse(text, Path::new("/etc/inlet"), &|name| match name {
+        "STRIPE_SECRET" => Some("whsec_from_env".into()),
+        "EMPTY" => Some(String::new()),
+        _ => None,
+    })
+}
+
+fn err(text: &str) -> String {
+    match parse(text) {
+        Ok(_) => panic!("expected an error for:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+const STRIPE: &str = r#"
+[sources.stripe]
+kind = "webhook"
+scheme = "stripe"
+secrets = ["${STRIPE_SECRET}"]
+"#;
+
+#[test]
+fn an_empty_file_gives_the_documented_defaults() {
+    let s = parse("").expect("empty config is valid");
+    assert_eq!(s.server.listen.to_string(), "0.0.0.0:8080");
+    assert_eq!(s.server.max_body, 1 << 20);
+    assert_eq!(s.admin.listen.to_string(), "127.0.0.1:8081");
+    assert_eq!(
+        s.storage.sqlite_path,
+        Path::new("/etc/inlet/inlet-data/inlet.db")
+    );
+    assert_eq!(s.storage.retention, Duration::from_secs(14 * 86400));
+}
+
+#[test]
+fn secrets_are_read_from_the_environment_and_never_printed() {
+    let s = parse(STRIPE).expect("valid");
+    let SourceSettings::Webhook(w) = &s.sources["stripe"];
+    assert_eq!(w.secrets[0].expose(), "whsec_from_env");
+    assert!(!format!("{s:?}").contains("whsec_from_env"));
+    assert_eq!(w.dedupe_group, "stripe");
+}
+
+#[test]
+fn a_missing_environment_variable_names_the_variable_and_the_key() {
+    let e = err(&STRIPE.replace("STRIPE_SECRET", "NOPE"));
+    assert_eq!(
+        e,
+        "sources.stripe.secrets[0]: environment variable NOPE is not set"
+    );
+}
+
+#[test]
+fn unknown_keys_are_errors_with_their_path() {
+    assert!(
+        err("[server]\nlisten = \"127.0.0.1:1\"\nlisten_port = 3\n")
+            .starts_with("server.listen_port: unknown field `listen_port`")
+    );
+    let e = err(&format!("{STRIPE}colour = \"blue\"\n"));
+    assert!(
+        e.starts_with("sources.stripe.colour: unknown field `colour`"),
+        "{e}"
+    );
+    assert!(err("[nope]\n").contains("unknown field `nope`"));
+}
+
+#[test]
+fn bad_values_name_their_key_path() {
+    let e = err(&format!("{STRIPE}tolerance = \"5 minutes\"\n"));
+    assert!(e.starts_with("sources.stripe.tolerance: "), "{e}");
+    assert!(err("[server]\nmax_body = \"lots\"\n").starts_with("server.max_body: "));
+    assert!(err("[server]\nlisten = \"port 80\"\n").starts_with("server.listen: "));
+    assert!(err(&format!("{STRIPE}id = \"data.id\"\n")).starts_with("sources.stripe.id: "));
+    assert!(
+        err("[sources.x]\nscheme = \"stripey\"\nsecrets = [\"a\"]\n")
+            .starts_with("sources.x.scheme: unknown scheme")
+    );
+}
+
+#[test]
+fn settings_without_effect_are_errors() {
+    let github = "[sources.gh]\nscheme = \"github\"\nsecrets = [\"s\"]\n";
+    assert!(
+        err(&format!("{github}tolerance = \"5m\"\n"))
+            .starts_with("sources.gh.tolerance: has no effect")
+    );
+    assert!(
+        err(&format!("{STRIPE}allow_sha1 = true\n"))
+            .starts_with("sources.stripe.allow_sha1: has no effect")
+    );
+    assert!(
+        err(&format!("{STRIPE}header = \"X-Sig\"\n"))
+            .starts_with("sources.stripe.header: has no effect")
+    );
+    parse(&format!("{github}allow_sha1 = true\n")).expect("allow_sha1 belongs to github");
+}
+
+#[test]
+fn empty_secrets_and_unsigned_sources_need_care() {
+    assert!(
+        err(&STRIPE.replace("${STRIPE_SECRET}", "${EMPTY}"))
+            .starts_with("sources.stripe.secrets[0]: must not be empty")
+    );
+    assert!(
+        err("[sources.s]\nscheme = \"stripe\"\n")
+            .starts_with("sources.s.secrets: at least one secret")
+    );
+    assert!(err("[sources.open]\nscheme = \"none\"\n").starts_with("sources.open.allow_unsigned"));
+    parse("[sources.open]\nscheme = \"none\"\nallow_unsigned = true\n")
+        .expect("explicitly unsigned");
+    let e = err("[sources.sw]\nscheme = \"standard\"\nsecrets = [\"whsec_***\"]\n");
+    assert!(e.starts_with("sources.sw.secrets: "), "{e}");
+}
+
+#[test]
+fn url_signing_schemes_need_a_public_url() {
+    assert!(
+        err("[sources.t]\nscheme = \"twilio\"\nsecrets = [\"tok\"]\n")
+            .starts_with("sources.t.public_url")
+    );
+    parse("[server]\npublic_url = \"https://hooks.example.com\"\n[sources.t]\nscheme = \"twilio\"\nsecrets = [\"tok\"]\n")
+        .expect("server.public_url suffices");
+}
+
+#[test]
+fn the_admin_token_is_required_off_loopback() {
+    assert!(err("[admin]\nlisten = \"0.0.0.0:8081\"\n").starts_with("admin.token: required"));
+    parse("[admin]\nlisten = \"0.0.0.0:8081\"\ntoken = \"t0k3n\"\n").expect("token given");
+}
+
+#[test]
+fn routes_refer_to_known_sources_and_destinations() {
+    let base =
+        format!("{STRIPE}[destinations.app]\nkind = \"http\"\nurl = \"http://127.0.0.1:3000/e\"\n");
+    let ok = parse(&format!(
+        "{base}[[routes]]\nfrom = [\"stripe\"]\nevents = [\"charge.*\"]\nto = [\"app\"]\n"
+    ))
+    .expect("valid");
+    assert_eq!(
+        ok.destinations_for("stripe", Some("charge.succeeded")),
+        vec!["app".to_string()]
+    );
+    assert!(
+        ok.destinations_for("stripe", Some("invoice.paid"))
+            .is_empty()
+    );
+    assert!(ok.destinations_for("stripe", None).is_empty());
+    assert!(
+        err(&format!(
+            "{base}[[routes]]\nfrom = [\"strip\"]\nto = [\"app\"]\n"
+        ))
+        .starts_with("routes[0].from[0]: no source named")
+    );
+    assert!(
+        err(&format!(
+            "{base}[[routes]]\nfrom = [\"stripe\"]\nto = [\"ap\"]\n"
+        ))
+        .starts_with("routes[0].to[0]: no destination named")
+    );
+}
+
+#[test]
+fn sqlite_urls_resolve_relative_to_the_config_folder() {
+    let rel = parse("[storage]\nurl = \"sqlite://data/x.db\"\n").expect("valid");
+    assert_eq!(rel.storage.sqlite_path, Path::new("/etc/inlet/data/x.db"));
+    let abs = parse("[storage]\nurl = \"sqlite:///var/lib/inlet/x.db\"\n").expect("valid");
+    assert_eq!(abs.storage.sqlite_path, Path::new("/var/lib/inlet/x.db"));
+    assert!(err("[storage]\nurl = \"mysql://x\"\n").starts_with("storage.url: "));
+}
+
+#[test]
+fn the_starter_config_and_the_quickstart_example_are_valid() {
+    let env = |name: &str| {
+        Some(format!(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw{}",
+            name.len()
+        ))
+    };
+    Settings::parse(include_str!("../cli/starter.toml"), Path::new("."), &env)
+        .expect("starter is valid");
+    Settings::parse(
+        include_str!("../../examples/quickstart.toml"),
+        Path::new("examples"),
+        &env,
+    )
+    .expect("quickstart is valid");
+}

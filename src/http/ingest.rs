@@ -1,0 +1,163 @@
+//! `POST /webhooks/{source}`: read the body within `max_body` and the read timeout, verify,
+//! commit the event with its pending deliveries, and only then answer 200. Every status of
+//! the contract's ingest table is decided here.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use serde_json::json;
+
+use super::AppState;
+use crate::domain::{NewEvent, RejectedRequest, Via, new_event_id};
+use crate::sources::headers::redacted;
+use crate::sources::{Accepted, WebhookIntake};
+use crate::store::StoreError;
+
+/// How long a handler waits for its commit before answering 503 (the sender retries, and
+/// dedupe absorbs the retry if the commit did land).
+const COMMIT_WAIT: Duration = Duration::from_secs(10);
+
+pub async fn receive(
+    State(state): State<AppState>,
+    Path(source): Path<String>,
+    request: Request,
+) -> Response {
+    let Some(intake) = state.intakes.get(&source) else {
+        return error(StatusCode::NOT_FOUND, "unknown_source");
+    };
+    let (parts, body) = request.into_parts();
+    let max = state.settings.server.max_body;
+    let reject = |code: &str, size: u64| {
+        tracing::info!(source = %source, error = code, body_size = size, "webhook rejected");
+        state.store.record_rejected(RejectedRequest {
+            source: source.clone(),
+            error: code.to_string(),
+            at: chrono::Utc::now().timestamp_millis(),
+            headers: redacted(&intake.source.spec, &parts.headers),
+            body_size: size,
+        });
+    };
+
+    let declared = content_length(&parts.headers);
+    if declared.is_some_and(|n| n > max) {
+        reject("body_too_large", declared.unwrap_or(0));
+        return error(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
+    }
+    let body = match read_body(body, max, state.settings.server.read_timeout).await {
+        Ok(b) => b,
+        Err(BodyError::TooLarge) => {
+            reject("body_too_large", max + 1);
+            return error(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
+        }
+        Err(BodyError::Timeout) => return error(StatusCode::REQUEST_TIMEOUT, "body_timeout"),
+        Err(BodyError::Broken) => return error(StatusCode::BAD_REQUEST, "body_unreadable"),
+    };
+
+    let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let url = intake.signed_url(state.settings.server.public_url.as_deref(), path_and_query);
+    let now = chrono::Utc::now();
+    let draft = match intake.accept(&parts.headers, &body, url.as_deref(), now.timestamp()) {
+        Ok(Accepted::Event(draft)) => draft,
+        Ok(Accepted::Handshake(answer)) => return Json(answer).into_response(),
+        Err(refusal) => {
+            reject(refusal.code(), body.len() as u64);
+            let status = match refusal {
+                crate::sources::Refusal::Unverified(_) => StatusCode::UNAUTHORIZED,
+                crate::sources::Refusal::MalformedBody(_) => StatusCode::BAD_REQUEST,
+            };
+            return error(status, refusal.code());
+        }
+    };
+
+    let event = NewEvent {
+        id: new_event_id(),
+        destinations: state
+            .settings
+            .destinations_for(&source, draft.event_type.as_deref()),
+        source: source.clone(),
+        dedupe_group: intake.source.dedupe_group.clone(),
+        dedupe_key: draft.dedupe_key,
+        event_type: draft.event_type,
+        via: Via::Webhook,
+        received_at: now.timestamp_millis(),
+        occurred_at: draft.occurred_at,
+        content_type: draft.content_type,
+        headers: draft.headers,
+        body,
+    };
+    commit(&state, intake, event).await
+}
+
+async fn commit(state: &AppState, intake: &WebhookIntake, event: NewEvent) -> Response {
+    let source = intake.source.name.as_str();
+    match tokio::time::timeout(COMMIT_WAIT, state.store.ingest(event)).await {
+        Ok(Ok(ingested)) => {
+            if !ingested.duplicate {
+                state.wakeup.notify_waiters();
+            }
+            tracing::debug!(source, id = %ingested.id, duplicate = ingested.duplicate, "webhook accepted");
+            Json(json!({ "received": true, "id": ingested.id, "duplicate": ingested.duplicate }))
+                .into_response()
+        }
+        Ok(Err(StoreError::Busy)) => {
+            tracing::warn!(source, "write queue full: answering 503");
+            unavailable(1)
+        }
+        Ok(Err(e)) => {
+            tracing::error!(source, error = %e, "commit failed: answering 503");
+            unavailable(5)
+        }
+        Err(_) => {
+            tracing::error!(
+                source,
+                "commit took longer than {COMMIT_WAIT:?}: answering 503"
+            );
+            unavailable(5)
+        }
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Timeout,
+    Broken,
+}
+
+/// Reads at most `max` bytes within `timeout`; never buffers more than `max`.
+async fn read_body(body: Body, max: u64, timeout: Duration) -> Result<Bytes, BodyError> {
+    let limited = Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX));
+    match tokio::time::timeout(timeout, limited.collect()).await {
+        Err(_) => Err(BodyError::Timeout),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge),
+        Ok(Err(_)) => Err(BodyError::Broken),
+    }
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn error(status: StatusCode, code: &str) -> Response {
+    (status, Json(json!({ "error": code }))).into_response()
+}
+
+fn unavailable(retry_after: u32) -> Response {
+    let mut response = error(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
+}

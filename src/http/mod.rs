@@ -1,0 +1,46 @@
+//! The HTTP surfaces: the public ingest listener (`POST /webhooks/{source}`, health) and
+//! the admin listener (health for now; the admin API comes later). Only axum lives here;
+//! handlers call `sources` and `store` and map their answers to statuses.
+
+mod health;
+mod ingest;
+pub mod serve;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::post;
+use tokio::sync::Notify;
+
+use crate::config::Settings;
+use crate::sources::WebhookIntake;
+use crate::store::Store;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Arc<dyn Store>,
+    pub intakes: Arc<HashMap<String, WebhookIntake>>,
+    /// Woken after each new event is committed, so delivery starts at once.
+    pub wakeup: Arc<Notify>,
+}
+
+/// `POST /webhooks/{source}`, `GET /healthz`, `GET /readyz`; nothing else.
+pub fn ingest_router(state: AppState) -> Router {
+    Router::new()
+        .route("/webhooks/{source}", post(ingest::receive))
+        .merge(health::routes())
+        .with_state(state)
+}
+
+/// The admin listener. Until the admin API exists it answers health checks only.
+pub fn admin_router(state: AppState) -> Router {
+    Router::new().merge(health::routes()).with_state(state)
+}
+
+/// `POST /webhooks/{source}` answering 200 with no work: the ceiling the ingest benchmark compares against.
+pub fn bare_router() -> Router {
+    Router::new().route("/webhooks/{source}", post(|| async { "ok" }))
+}

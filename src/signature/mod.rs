@@ -1,0 +1,371 @@
+//! Webhook signature schemes: verifying what providers send and signing like they do.
+//!
+//! Owns the closed set of schemes ([`SchemeSpec`]), the verification error KINDs of the
+//! contract ([`ErrorKind`]), and one [`Verifier`] per scheme built by [`verifier`], the one
+//! `match` from configuration to behaviour. Everything here is pure: it reads the raw body
+//! bytes and headers it is given and the clock value passed in, and does no I/O. Extracting
+//! ids and types from a verified request belongs to `sources::webhook`, not here.
+
+mod github;
+mod hmac_generic;
+mod keys;
+mod mac;
+mod paddle;
+mod shopify;
+mod slack;
+mod square;
+mod standard;
+mod stripe;
+mod twilio;
+
+use std::time::Duration;
+
+use ::http::HeaderMap;
+
+pub use hmac_generic::{Algorithm, Encoding, HmacSpec};
+pub use keys::{KeyError, Secret};
+pub use mac::sha256_hex as body_sha256_hex;
+
+/// The schemes a webhook source can verify, by their config name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    Stripe,
+    Standard,
+    Github,
+    Shopify,
+    Slack,
+    Twilio,
+    Paddle,
+    Square,
+    Hmac,
+    None,
+}
+
+impl Scheme {
+    pub const ALL: [Scheme; 10] = [
+        Scheme::Stripe,
+        Scheme::Standard,
+        Scheme::Github,
+        Scheme::Shopify,
+        Scheme::Slack,
+        Scheme::Twilio,
+        Scheme::Paddle,
+        Scheme::Square,
+        Scheme::Hmac,
+        Scheme::None,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Stripe => "stripe",
+            Scheme::Standard => "standard",
+            Scheme::Github => "github",
+            Scheme::Shopify => "shopify",
+            Scheme::Slack => "slack",
+            Scheme::Twilio => "twilio",
+            Scheme::Paddle => "paddle",
+            Scheme::Square => "square",
+            Scheme::Hmac => "hmac",
+            Scheme::None => "none",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Scheme> {
+        Scheme::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// The default replay window of schemes that sign a timestamp; `None` for the others.
+    pub fn default_tolerance(self) -> Option<Duration> {
+        match self {
+            Scheme::Stripe | Scheme::Standard | Scheme::Slack => Some(Duration::from_secs(300)),
+            Scheme::Paddle => Some(Duration::from_secs(5)),
+            _ => None,
+        }
+    }
+
+    /// Whether the signed string includes the URL the provider called.
+    pub fn needs_url(self) -> bool {
+        matches!(self, Scheme::Twilio | Scheme::Square)
+    }
+
+    /// Header names (lowercase) that carry signatures and never leave the verifier:
+    /// they are dropped from stored events and redacted from rejected-request records.
+    pub fn signature_headers(self) -> &'static [&'static str] {
+        match self {
+            Scheme::Stripe => &["stripe-signature"],
+            Scheme::Standard => &["webhook-signature", "svix-signature"],
+            Scheme::Github => &["x-hub-signature-256", "x-hub-signature"],
+            Scheme::Shopify => &["x-shopify-hmac-sha256", "shopify-hmac-sha256"],
+            Scheme::Slack => &["x-slack-signature"],
+            Scheme::Twilio => &["x-twilio-signature"],
+            Scheme::Paddle => &["paddle-signature"],
+            Scheme::Square => &["x-square-hmacsha256-signature", "x-square-signature"],
+            Scheme::Hmac | Scheme::None => &[],
+        }
+    }
+}
+
+/// A scheme together with its scheme-specific settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SchemeSpec {
+    Stripe,
+    Standard,
+    Github { allow_sha1: bool },
+    Shopify,
+    Slack,
+    Twilio,
+    Paddle,
+    Square,
+    Hmac(HmacSpec),
+    None,
+}
+
+impl SchemeSpec {
+    pub fn scheme(&self) -> Scheme {
+        match self {
+            SchemeSpec::Stripe => Scheme::Stripe,
+            SchemeSpec::Standard => Scheme::Standard,
+            SchemeSpec::Github { .. } => Scheme::Github,
+            SchemeSpec::Shopify => Scheme::Shopify,
+            SchemeSpec::Slack => Scheme::Slack,
+            SchemeSpec::Twilio => Scheme::Twilio,
+            SchemeSpec::Paddle => Scheme::Paddle,
+            SchemeSpec::Square => Scheme::Square,
+            SchemeSpec::Hmac(_) => Scheme::Hmac,
+            SchemeSpec::None => Scheme::None,
+        }
+    }
+
+    /// True when `name` (any case) is a header this spec treats as a signature.
+    pub fn is_signature_header(&self, name: &str) -> bool {
+        let name = name.to_ascii_lowercase();
+        if let SchemeSpec::Hmac(h) = self
+            && h.header.eq_ignore_ascii_case(&name)
+        {
+            return true;
+        }
+        self.scheme().signature_headers().contains(&name.as_str())
+    }
+}
+
+/// The verification error KINDs of the contract, in their wire spelling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    MissingHeader,
+    MalformedHeader,
+    InvalidSignature,
+    NoSupportedScheme,
+    TimestampTooOld,
+    TimestampTooNew,
+    InvalidTimestamp,
+    BodyHashMismatch,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::MissingHeader => "missing_header",
+            ErrorKind::MalformedHeader => "malformed_header",
+            ErrorKind::InvalidSignature => "invalid_signature",
+            ErrorKind::NoSupportedScheme => "no_supported_scheme",
+            ErrorKind::TimestampTooOld => "timestamp_too_old",
+            ErrorKind::TimestampTooNew => "timestamp_too_new",
+            ErrorKind::InvalidTimestamp => "invalid_timestamp",
+            ErrorKind::BodyHashMismatch => "body_hash_mismatch",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a request failed verification. The detail never contains a secret or a signature.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {detail}")]
+pub struct VerifyError {
+    pub kind: ErrorKind,
+    pub detail: String,
+}
+
+impl VerifyError {
+    pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
+        VerifyError {
+            kind,
+            detail: detail.into(),
+        }
+    }
+    pub fn missing(header: &str) -> Self {
+        Self::new(ErrorKind::MissingHeader, format!("no {header} header"))
+    }
+    pub fn malformed(header: &str, why: &str) -> Self {
+        Self::new(ErrorKind::MalformedHeader, format!("{header}: {why}"))
+    }
+    pub fn mismatch() -> Self {
+        Self::new(
+            ErrorKind::InvalidSignature,
+            "no signature matches any secret",
+        )
+    }
+}
+
+/// One inbound request as the verifier sees it: headers, the raw body bytes, and the URL
+/// the provider called (needed by `twilio` and `square`).
+#[derive(Clone, Copy)]
+pub struct Request<'a> {
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    pub url: Option<&'a str>,
+}
+
+impl<'a> Request<'a> {
+    /// The first non-empty value of the first of `names` present, trimmed.
+    pub fn header(&self, names: &[&str]) -> Option<&'a str> {
+        names.iter().find_map(|name| {
+            self.headers
+                .get_all(*name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(str::trim)
+                .find(|v| !v.is_empty())
+        })
+    }
+
+    fn required(&self, names: &[&str]) -> Result<&'a str, VerifyError> {
+        self.header(names)
+            .ok_or_else(|| VerifyError::missing(names[0]))
+    }
+
+    fn url(&self) -> Result<&'a str, VerifyError> {
+        self.url.ok_or_else(|| {
+            VerifyError::new(
+                ErrorKind::InvalidSignature,
+                "no public URL configured to verify against",
+            )
+        })
+    }
+}
+
+/// Checks that a request was signed by the holder of one of a source's secrets.
+pub trait Verifier: Send + Sync {
+    /// `now` is unix seconds; schemes that sign a timestamp check it against their window
+    /// after the signature, so a forged request reads `invalid_signature` and a genuine
+    /// old one `timestamp_too_old`.
+    fn verify(&self, request: &Request<'_>, now: i64) -> Result<(), VerifyError>;
+}
+
+/// What `sign` needs besides the secret: the body, the signing time, an id for schemes that
+/// send one in a header, and the URL for schemes that sign it.
+pub struct SignInput<'a> {
+    pub body: &'a [u8],
+    pub at: i64,
+    pub id: &'a str,
+    pub url: Option<&'a str>,
+}
+
+/// Builds the verifier for `spec` with every secret of the source (any one may match).
+pub fn verifier(
+    spec: &SchemeSpec,
+    secrets: &[Secret],
+    tolerance: Option<Duration>,
+) -> Result<Box<dyn Verifier>, KeyError> {
+    let window = tolerance
+        .or(spec.scheme().default_tolerance())
+        .unwrap_or_default()
+        .as_secs() as i64;
+    let raw = || {
+        secrets
+            .iter()
+            .map(|s| s.expose().as_bytes().to_vec())
+            .collect::<Vec<_>>()
+    };
+    Ok(match spec {
+        SchemeSpec::Stripe => Box::new(stripe::StripeVerifier {
+            keys: raw(),
+            window,
+        }),
+        SchemeSpec::Standard => Box::new(standard::StandardVerifier::new(secrets, window)?),
+        SchemeSpec::Github { allow_sha1 } => Box::new(github::GithubVerifier {
+            keys: raw(),
+            allow_sha1: *allow_sha1,
+        }),
+        SchemeSpec::Shopify => Box::new(shopify::ShopifyVerifier { keys: raw() }),
+        SchemeSpec::Slack => Box::new(slack::SlackVerifier {
+            keys: raw(),
+            window,
+        }),
+        SchemeSpec::Twilio => Box::new(twilio::TwilioVerifier { keys: raw() }),
+        SchemeSpec::Paddle => Box::new(paddle::PaddleVerifier {
+            keys: raw(),
+            window,
+        }),
+        SchemeSpec::Square => Box::new(square::SquareVerifier { keys: raw() }),
+        SchemeSpec::Hmac(h) => Box::new(hmac_generic::HmacVerifier {
+            spec: h.clone(),
+            keys: raw(),
+        }),
+        SchemeSpec::None => Box::new(AcceptAll),
+    })
+}
+
+/// The headers a provider using `spec` would send for `input`, as `(name, value)` pairs.
+pub fn sign(
+    spec: &SchemeSpec,
+    secret: &Secret,
+    input: &SignInput<'_>,
+) -> Result<Vec<(String, String)>, KeyError> {
+    let key = secret.expose().as_bytes();
+    let needs_url = || {
+        input
+            .url
+            .ok_or(KeyError::UrlRequired(spec.scheme().as_str()))
+    };
+    Ok(match spec {
+        SchemeSpec::Stripe => stripe::sign(key, input),
+        SchemeSpec::Standard => standard::sign(secret, input)?,
+        SchemeSpec::Github { .. } => github::sign(key, input),
+        SchemeSpec::Shopify => shopify::sign(key, input),
+        SchemeSpec::Slack => slack::sign(key, input),
+        SchemeSpec::Twilio => twilio::sign(key, needs_url()?, input.body),
+        SchemeSpec::Paddle => paddle::sign(key, input),
+        SchemeSpec::Square => square::sign(key, needs_url()?, input.body),
+        SchemeSpec::Hmac(h) => hmac_generic::sign(h, key, input),
+        SchemeSpec::None => Vec::new(),
+    })
+}
+
+struct AcceptAll;
+
+impl Verifier for AcceptAll {
+    fn verify(&self, _: &Request<'_>, _: i64) -> Result<(), VerifyError> {
+        Ok(())
+    }
+}
+
+/// Checks a signed timestamp against a symmetric window of `window` seconds.
+fn check_window(ts: i64, now: i64, window: i64) -> Result<(), VerifyError> {
+    if now.saturating_sub(ts) > window {
+        Err(VerifyError::new(
+            ErrorKind::TimestampTooOld,
+            format!("signed {}s ago", now - ts),
+        ))
+    } else if ts.saturating_sub(now) > window {
+        Err(VerifyError::new(
+            ErrorKind::TimestampTooNew,
+            format!("signed {}s in the future", ts - now),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn parse_timestamp(value: &str) -> Result<i64, VerifyError> {
+    value
+        .parse::<i64>()
+        .map_err(|_| VerifyError::new(ErrorKind::InvalidTimestamp, "timestamp is not unix seconds"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,229 @@
+//! Webhook intake: verify a request with its source's scheme, then read the dedupe key,
+//! type and occurred time the scheme (or the source's pointer overrides) say where to find.
+//! Answers handshakes (Slack's `url_verification`) only after the signature checks out.
+
+use ::http::HeaderMap;
+use serde_json::Value;
+
+use super::headers;
+use crate::config::WebhookSource;
+use crate::signature::{self, KeyError, Request, Scheme, Verifier, VerifyError};
+
+/// A webhook source ready to take requests: its settings and its built verifier.
+pub struct WebhookIntake {
+    pub source: WebhookSource,
+    verifier: Box<dyn Verifier>,
+}
+
+/// What a verified request turned out to be.
+#[derive(Debug)]
+pub enum Accepted {
+    Event(EventDraft),
+    /// A provider handshake, answered with this JSON and neither stored nor delivered.
+    Handshake(Value),
+}
+
+/// The parts of an event read from a verified request.
+#[derive(Debug, Clone)]
+pub struct EventDraft {
+    pub dedupe_key: String,
+    pub event_type: Option<String>,
+    pub occurred_at: Option<i64>,
+    pub content_type: Option<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Why a request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error(transparent)]
+    Unverified(#[from] VerifyError),
+    #[error("malformed_body: {0}")]
+    MalformedBody(String),
+}
+
+impl Refusal {
+    /// The `error` code of the 4xx answer and of the rejected-request record.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::Unverified(e) => e.kind.as_str(),
+            Refusal::MalformedBody(_) => "malformed_body",
+        }
+    }
+}
+
+impl WebhookIntake {
+    pub fn new(source: WebhookSource) -> Result<Self, KeyError> {
+        let verifier = signature::verifier(&source.spec, &source.secrets, source.tolerance)?;
+        Ok(WebhookIntake { source, verifier })
+    }
+
+    /// The URL the provider signed, for schemes that sign it: the source's own public URL,
+    /// else the server's public URL + the request's path and query.
+    pub fn signed_url(
+        &self,
+        server_public_url: Option<&str>,
+        path_and_query: &str,
+    ) -> Option<String> {
+        if !self.source.spec.scheme().needs_url() {
+            return None;
+        }
+        self.source
+            .public_url
+            .clone()
+            .or_else(|| server_public_url.map(|base| format!("{base}{path_and_query}")))
+    }
+
+    /// Verifies `body` and `headers` at `now` (unix seconds) and reads the event's parts.
+    pub fn accept(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        url: Option<&str>,
+        now: i64,
+    ) -> Result<Accepted, Refusal> {
+        self.verifier.verify(&Request { headers, body, url }, now)?;
+        let json: Option<Value> = serde_json::from_slice(body).ok();
+        let scheme = self.source.spec.scheme();
+        if scheme == Scheme::Slack
+            && let Some(j) = &json
+            && j.get("type").and_then(Value::as_str) == Some("url_verification")
+        {
+            let challenge = j.get("challenge").cloned().unwrap_or(Value::Null);
+            return Ok(Accepted::Handshake(
+                serde_json::json!({ "challenge": challenge }),
+            ));
+        }
+        let h = |names: &[&str]| {
+            Request { headers, body, url }
+                .header(names)
+                .map(str::to_string)
+        };
+        let body_field = |p: &str| {
+            json.as_ref()
+                .and_then(|j| j.pointer(p))
+                .and_then(scalar_text)
+        };
+        let need_json = |what: &str| -> Result<&Value, Refusal> {
+            json.as_ref().ok_or_else(|| {
+                Refusal::MalformedBody(format!("the body is not JSON, and {what} is read from it"))
+            })
+        };
+
+        let id = match (&self.source.id, &self.source.id_header) {
+            (Some(p), _) => Some(required_field(need_json("the id")?, p)?),
+            (None, Some(name)) => h(&[name.as_str()]),
+            (None, None) => match scheme {
+                Scheme::Stripe => Some(required_field(need_json("the id")?, "/id")?),
+                Scheme::Paddle | Scheme::Square => {
+                    Some(required_field(need_json("the id")?, "/event_id")?)
+                }
+                Scheme::Standard => h(&["webhook-id", "svix-id"]),
+                Scheme::Github => h(&["x-github-delivery"]),
+                Scheme::Shopify => h(&["x-shopify-event-id", "shopify-event-id"])
+                    .or_else(|| h(&["x-shopify-webhook-id", "shopify-webhook-id"])),
+                Scheme::Slack => body_field("/event_id"),
+                Scheme::Twilio => h(&["i-twilio-idempotency-token"]),
+                Scheme::Hmac | Scheme::None => None,
+            },
+        };
+        let id =
+            id.unwrap_or_else(|| format!("sha256:{}", crate::signature::body_sha256_hex(body)));
+        let dedupe_key = match &self.source.version {
+            Some(p) => format!("{id}@{}", required_field(need_json("the version")?, p)?),
+            None => id,
+        };
+
+        let event_type = match (&self.source.event_type, &self.source.type_header) {
+            (Some(p), _) => body_field(p),
+            (None, Some(name)) => h(&[name.as_str()]),
+            (None, None) => match scheme {
+                Scheme::Stripe | Scheme::Standard | Scheme::Square => body_field("/type"),
+                Scheme::Paddle => body_field("/event_type"),
+                Scheme::Github => h(&["x-github-event"]).map(|e| match body_field("/action") {
+                    Some(action) => format!("{e}.{action}"),
+                    None => e,
+                }),
+                Scheme::Shopify => h(&["x-shopify-topic", "shopify-topic"]),
+                Scheme::Slack => body_field("/event/type").or_else(|| body_field("/type")),
+                Scheme::Twilio => form_status(body),
+                Scheme::Hmac | Scheme::None => None,
+            },
+        };
+
+        let occurred_at = match &self.source.occurred_at {
+            Some(p) => json
+                .as_ref()
+                .and_then(|j| j.pointer(p))
+                .and_then(instant_ms),
+            None => {
+                let ptr = match scheme {
+                    Scheme::Stripe => Some("/created"),
+                    Scheme::Paddle => Some("/occurred_at"),
+                    Scheme::Square => Some("/created_at"),
+                    Scheme::Slack => Some("/event_time"),
+                    _ => None,
+                };
+                ptr.and_then(|p| json.as_ref()?.pointer(p))
+                    .and_then(instant_ms)
+                    .or_else(|| {
+                        (scheme == Scheme::Shopify)
+                            .then(|| h(&["x-shopify-triggered-at", "shopify-triggered-at"]))
+                            .flatten()
+                            .and_then(|t| instant_ms(&Value::String(t)))
+                    })
+            }
+        };
+
+        Ok(Accepted::Event(EventDraft {
+            dedupe_key,
+            event_type,
+            occurred_at,
+            content_type: headers
+                .get(::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            headers: headers::kept(&self.source.spec, headers),
+        }))
+    }
+}
+
+/// A field's text: strings as they are, integers in decimal, other numbers as JSON text.
+/// Objects, arrays, booleans and null are not ids.
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn required_field(json: &Value, pointer: &str) -> Result<String, Refusal> {
+    json.pointer(pointer)
+        .and_then(scalar_text)
+        .ok_or_else(|| Refusal::MalformedBody(format!("the body has no usable value at {pointer}")))
+}
+
+/// Unix seconds (a number) or an RFC 3339 string, as unix milliseconds.
+fn instant_ms(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_f64().map(|s| (s * 1000.0) as i64),
+        Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.timestamp_millis()),
+        _ => None,
+    }
+}
+
+fn form_status(body: &[u8]) -> Option<String> {
+    let mut found = None;
+    for (k, v) in form_urlencoded::parse(body) {
+        if matches!(k.as_ref(), "MessageStatus" | "CallStatus" | "SmsStatus") && found.is_none() {
+            found = Some(v.into_owned());
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,60 @@
+//! Durable state behind one trait, [`Store`]: events with their pending deliveries,
+//! rejected-request records, and the reads the rest of inlet needs. The SQLite
+//! implementation lives in `sqlite/`; nothing SQLite-specific leaves this folder, so a
+//! PostgreSQL implementation can satisfy the same trait.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+use crate::domain::{Ingested, NewEvent, RejectedRequest, StoredEvent};
+
+/// Why the store could not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The write queue is full: the caller should answer 503 and let the sender retry soon.
+    #[error("the store's write queue is full")]
+    Busy,
+    /// The store cannot commit (disk full, I/O error, closed): 503, never 2xx.
+    #[error("the store cannot commit: {0}")]
+    Unavailable(String),
+    /// The database could not be opened or migrated.
+    #[error("cannot open the store: {0}")]
+    Open(String),
+}
+
+/// Counts that describe the store's write path, for benchmarks and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteStats {
+    pub commits: u64,
+    pub ops: u64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Commits `event` and one pending delivery per destination in one transaction, unless
+    /// its dedupe group already holds its dedupe key, in which case nothing is written and
+    /// the first event's id comes back with `duplicate: true`. Returns only once durable.
+    async fn ingest(&self, event: NewEvent) -> Result<Ingested, StoreError>;
+
+    /// Records a rejected request. Best effort and never blocking: under pressure a record
+    /// may be dropped, since the table is bounded anyway.
+    fn record_rejected(&self, rejected: RejectedRequest);
+
+    /// One event with its deliveries.
+    async fn event(&self, id: &str) -> Result<Option<StoredEvent>, StoreError>;
+
+    /// The ids of all stored events, oldest first, up to `limit`.
+    async fn event_ids(&self, limit: usize) -> Result<Vec<String>, StoreError>;
+
+    /// The most recent rejected requests, newest first.
+    async fn rejected(&self, limit: usize) -> Result<Vec<RejectedRequest>, StoreError>;
+
+    /// Ok while the store can commit.
+    async fn ready(&self) -> Result<(), StoreError>;
+
+    fn write_stats(&self) -> WriteStats;
+
+    /// Commits everything already queued, then stops taking writes.
+    async fn close(&self);
+}

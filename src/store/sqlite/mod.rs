@@ -1,0 +1,204 @@
+//! The embedded SQLite store: one writer thread that group-commits (`writer`), a few
+//! read-only connections used through `spawn_blocking`, and embedded migrations (`schema`).
+
+mod schema;
+mod writer;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Store, StoreError, WriteStats};
+use crate::domain::{Ingested, NewEvent, RejectedRequest, StoredEvent, Via};
+use writer::{Counters, Op};
+
+/// How many operations may wait for the writer before ingest answers 503.
+const QUEUE: usize = 8192;
+const READERS: usize = 2;
+
+pub struct SqliteStore {
+    tx: mpsc::Sender<Op>,
+    readers: Arc<Vec<Mutex<Connection>>>,
+    next_reader: AtomicUsize,
+    counters: Arc<Counters>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating parent folders and the file if needed) and migrates the database,
+    /// then starts the writer thread.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let open_err =
+            |e: &dyn std::fmt::Display| StoreError::Open(format!("{}: {e}", path.display()));
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| open_err(&e))?;
+        }
+        let mut conn = Connection::open(path).map_err(|e| open_err(&e))?;
+        schema::configure_writer(&conn).map_err(|e| open_err(&e))?;
+        schema::migrate(&mut conn).map_err(|e| open_err(&e))?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let r = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|e| open_err(&e))?;
+            schema::configure_reader(&r).map_err(|e| open_err(&e))?;
+            readers.push(Mutex::new(r));
+        }
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let counters = Arc::new(Counters::default());
+        let c = counters.clone();
+        let handle = std::thread::Builder::new()
+            .name("inlet-sqlite-writer".into())
+            .spawn(move || writer::run(conn, rx, c))
+            .map_err(|e| open_err(&e))?;
+        Ok(SqliteStore {
+            tx,
+            readers: Arc::new(readers),
+            next_reader: AtomicUsize::new(0),
+            counters,
+            writer: Mutex::new(Some(handle)),
+        })
+    }
+
+    fn send(&self, op: Op) -> Result<(), StoreError> {
+        self.tx.try_send(op).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => StoreError::Busy,
+            mpsc::error::TrySendError::Closed(_) => {
+                StoreError::Unavailable("the store is closed".into())
+            }
+        })
+    }
+
+    /// Runs `f` on a read connection on the blocking pool.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let readers = self.readers.clone();
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % readers.len();
+        tokio::task::spawn_blocking(move || {
+            let conn = readers[i].lock().unwrap_or_else(|p| p.into_inner());
+            f(&conn)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+}
+
+fn pairs(json: &str) -> Vec<(String, String)> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ingest(&self, event: NewEvent) -> Result<Ingested, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Op::Ingest(Box::new(event), reply))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer stopped before committing".into()))?
+    }
+
+    fn record_rejected(&self, rejected: RejectedRequest) {
+        if self.send(Op::Reject(rejected)).is_err() {
+            tracing::warn!("rejected-request record dropped: the write queue is full or closed");
+        }
+    }
+
+    async fn event(&self, id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        let id = id.to_string();
+        self.read(move |c| {
+            let row = c
+                .prepare_cached(
+                    "SELECT seq, id, source, dedupe_key, type, via, received_at, occurred_at, content_type, headers, body
+                     FROM events WHERE id = ?1",
+                )?
+                .query_row([&id], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        StoredEvent {
+                            id: r.get(1)?,
+                            source: r.get(2)?,
+                            dedupe_key: r.get(3)?,
+                            event_type: r.get(4)?,
+                            via: Via::parse(&r.get::<_, String>(5)?),
+                            received_at: r.get(6)?,
+                            occurred_at: r.get(7)?,
+                            content_type: r.get(8)?,
+                            headers: pairs(&r.get::<_, String>(9)?),
+                            body: r.get(10)?,
+                            deliveries: Vec::new(),
+                        },
+                    ))
+                })
+                .optional()?;
+            let Some((seq, mut event)) = row else { return Ok(None) };
+            let mut stmt = c.prepare_cached("SELECT destination, state FROM deliveries WHERE event_seq = ?1 ORDER BY id")?;
+            event.deliveries = stmt
+                .query_map([seq], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(Some(event))
+        })
+        .await
+    }
+
+    async fn event_ids(&self, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.read(move |c| {
+            c.prepare_cached("SELECT id FROM events ORDER BY seq LIMIT ?1")?
+                .query_map([limit as i64], |r| r.get(0))?
+                .collect()
+        })
+        .await
+    }
+
+    async fn rejected(&self, limit: usize) -> Result<Vec<RejectedRequest>, StoreError> {
+        self.read(move |c| {
+            c.prepare_cached("SELECT source, error, at, headers, body_size FROM rejected ORDER BY id DESC LIMIT ?1")?
+                .query_map([limit as i64], |r| {
+                    Ok(RejectedRequest {
+                        source: r.get(0)?,
+                        error: r.get(1)?,
+                        at: r.get(2)?,
+                        headers: pairs(&r.get::<_, String>(3)?),
+                        body_size: r.get::<_, i64>(4)? as u64,
+                    })
+                })?
+                .collect()
+        })
+        .await
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Op::Ping(reply))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer stopped".into()))?
+    }
+
+    fn write_stats(&self) -> WriteStats {
+        WriteStats {
+            commits: self.counters.commits.load(Ordering::Relaxed),
+            ops: self.counters.ops.load(Ordering::Relaxed),
+        }
+    }
+
+    async fn close(&self) {
+        // A full queue still drains: wait for room for the marker.
+        if self.tx.send(Op::Shutdown).await.is_err() {
+            return;
+        }
+        let handle = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+    }
+}
