@@ -215,7 +215,7 @@ fn standard_webhooks_published_vectors_verify() {
         },
     )
     .expect("signs");
-    assert_eq!(signed[2].1, &v1a[..]);
+    assert_eq!(signed[2].1, v1a);
 }
 
 #[test]

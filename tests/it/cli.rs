@@ -1,0 +1,247 @@
+//! The CLI as a user runs it: `verify`, `sign`, `check`, `init`, and their exit codes.
+
+use std::process::{Command, Output};
+
+fn inlet(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_inlet"));
+    cmd.args(args);
+    if stdin.is_some() {
+        cmd.stdin(std::process::Stdio::piped());
+    }
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("inlet runs");
+    if let Some(input) = stdin {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("writes");
+    }
+    child.wait_with_output().expect("inlet exits")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn verify_accepts_stripes_published_example_at_its_time_and_names_the_kind_otherwise() {
+    let body = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/signature/testdata/stripe_body.bin"
+    );
+    let header = "Stripe-Signature: t=1533204620,v1=2220f87ef101a04665f11cdf770523143f875572008577fa0f20882ddb9cc3c7,v0=63f3a72374a733066c4be69ed7f8e5ac85c22c9f0a6a612ab9a025a9e4ee7eef";
+    let ok = inlet(
+        &[
+            "verify",
+            "--scheme",
+            "stripe",
+            "--secret",
+            "webhook_secret",
+            "--header",
+            header,
+            "--at",
+            "1533204700",
+            body,
+        ],
+        None,
+    );
+    assert_eq!(ok.status.code(), Some(0));
+    assert_eq!(stdout(&ok), "valid\nid: evt_123\ntype: customer.created\n");
+    let old = inlet(
+        &[
+            "verify",
+            "--scheme",
+            "stripe",
+            "--secret",
+            "webhook_secret",
+            "--header",
+            header,
+            body,
+        ],
+        None,
+    );
+    assert_eq!(old.status.code(), Some(1));
+    assert!(stdout(&old).starts_with("invalid: timestamp_too_old\n"));
+    let forged = inlet(
+        &[
+            "verify", "--scheme", "stripe", "--secret", "other", "--header", header, body,
+        ],
+        None,
+    );
+    assert!(
+        stdout(&forged).starts_with("invalid: invalid_signature\n"),
+        "a forged old request reads invalid_signature"
+    );
+}
+
+#[test]
+fn sign_output_feeds_verify_for_every_scheme() {
+    let body = br#"{"id":"evt_cli","event_id":"E9","type":"x.y","event_type":"x.y"}"#;
+    let schemes: [(&str, &str, &[&str]); 9] = [
+        ("stripe", "whsec_a", &[]),
+        ("standard", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", &[]),
+        ("github", "g", &[]),
+        ("shopify", "s", &[]),
+        ("slack", "sl", &[]),
+        (
+            "twilio",
+            "tw",
+            &["--url", "https://h.example.com/webhooks/t"],
+        ),
+        ("paddle", "pdl", &[]),
+        ("square", "sq", &["--url", "https://h.example.com/sq"]),
+        (
+            "hmac",
+            "hm",
+            &["--hmac-header", "X-Sig", "--hmac-encoding", "base64"],
+        ),
+    ];
+    for (scheme, secret, extra) in schemes {
+        let mut args = vec![
+            "sign",
+            "--scheme",
+            scheme,
+            "--secret",
+            secret,
+            "--at",
+            "1800000000",
+            "--id",
+            "msg_1",
+        ];
+        args.extend_from_slice(extra);
+        args.push("-");
+        let signed = inlet(&args, Some(body));
+        assert_eq!(
+            signed.status.code(),
+            Some(0),
+            "{scheme}: {}",
+            String::from_utf8_lossy(&signed.stderr)
+        );
+        let lines: Vec<String> = stdout(&signed).lines().map(str::to_string).collect();
+        assert!(!lines.is_empty(), "{scheme} printed headers");
+        let mut verify = vec![
+            "verify",
+            "--scheme",
+            scheme,
+            "--secret",
+            secret,
+            "--at",
+            "1800000003",
+        ];
+        verify.extend_from_slice(extra);
+        for line in &lines {
+            verify.extend_from_slice(&["--header", line.as_str()]);
+        }
+        verify.push("-");
+        let checked = inlet(&verify, Some(body));
+        assert_eq!(
+            checked.status.code(),
+            Some(0),
+            "{scheme}: {}",
+            stdout(&checked)
+        );
+        assert!(stdout(&checked).starts_with("valid\n"), "{scheme}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(
+        inlet(
+            &["verify", "--scheme", "nope", "--secret", "x", "-"],
+            Some(b"")
+        )
+        .status
+        .code(),
+        Some(2)
+    );
+    assert_eq!(
+        inlet(
+            &["verify", "--scheme", "twilio", "--secret", "x", "-"],
+            Some(b"")
+        )
+        .status
+        .code(),
+        Some(2),
+        "twilio needs --url"
+    );
+    assert_eq!(
+        inlet(
+            &[
+                "verify", "--scheme", "github", "--secret", "x", "--header", "no colon", "-"
+            ],
+            Some(b"")
+        )
+        .status
+        .code(),
+        Some(2)
+    );
+    let missing = inlet(
+        &[
+            "verify",
+            "--scheme",
+            "github",
+            "--secret",
+            "x",
+            "--header",
+            "X-Hub-Signature-256:",
+            "-",
+        ],
+        Some(b"{}"),
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stdout(&missing).starts_with("invalid: missing_header"),
+        "an empty value counts as missing"
+    );
+}
+
+#[test]
+fn init_writes_a_config_that_check_accepts_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("inlet.toml");
+    let p = path.to_str().expect("utf-8 path");
+    assert_eq!(inlet(&["init", "-c", p], None).status.code(), Some(0));
+    assert_eq!(
+        inlet(&["init", "-c", p], None).status.code(),
+        Some(1),
+        "refuses to overwrite"
+    );
+    let unset = inlet(&["check", "-c", p], None);
+    assert_eq!(unset.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&unset.stderr)
+            .contains("environment variable STRIPE_WEBHOOK_SECRET is not set")
+    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_inlet"));
+    let ok = cmd
+        .args(["check", "-c", p])
+        .env("STRIPE_WEBHOOK_SECRET", "whsec_x")
+        .output()
+        .expect("runs");
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("POST /webhooks/stripe"));
+}
+
+#[test]
+fn check_names_the_key_path_of_a_bad_value() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[sources.gh]\nscheme = \"github\"\nsecrets = [\"s\"]\ntolerance = \"5m\"\n",
+    )
+    .expect("written");
+    let out = inlet(&["check", "-c", path.to_str().expect("utf-8")], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sources.gh.tolerance: has no effect"));
+}

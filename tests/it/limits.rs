@@ -1,0 +1,222 @@
+//! The listener's defences and the "never 2xx without a commit" rule: body limits before
+//! reading, slow clients cut off, a store that cannot commit, graceful shutdown.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use inlet::domain::{Ingested, NewEvent, RejectedRequest, StoredEvent};
+use inlet::signature::SchemeSpec;
+use inlet::store::sqlite::SqliteStore;
+use inlet::store::{Store, StoreError, WriteStats};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::{TestApp, now, settings, signed};
+
+const CONFIG: &str = r#"
+[server]
+max_body = "1KiB"
+read_timeout = "300ms"
+
+[sources.stripe]
+scheme = "stripe"
+secrets = ["whsec_test"]
+"#;
+
+/// Sends raw bytes on a fresh connection and returns whatever comes back before close.
+async fn raw(base: &str, request: &[u8], pause_after: Option<Duration>) -> String {
+    let addr = base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).await.expect("connects");
+    stream.write_all(request).await.expect("writes");
+    if let Some(p) = pause_after {
+        tokio::time::sleep(p).await;
+    }
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn an_oversize_body_is_413_whether_declared_or_chunked() {
+    let app = TestApp::spawn(CONFIG).await;
+    let big = vec![b'x'; 2048];
+    let (status, _) = app.post("stripe", &[], &big).await;
+    assert_eq!(status, 413, "declared Content-Length over max_body");
+    let mut chunked = b"POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
+    for _ in 0..3 {
+        chunked.extend_from_slice(b"200\r\n");
+        chunked.extend_from_slice(&[b'y'; 512]);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let answer = raw(&app.base, &chunked, None).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 413"),
+        "chunked body over max_body: {answer}"
+    );
+    assert!(app.store.event_ids(10).await.expect("reads").is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn slow_headers_and_slow_bodies_are_cut_off() {
+    let app = TestApp::spawn(CONFIG).await;
+    let answer = raw(
+        &app.base,
+        b"POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\n",
+        Some(Duration::from_millis(800)),
+    )
+    .await;
+    assert!(
+        !answer.starts_with("HTTP/1.1 200"),
+        "the connection is closed, not served: {answer:?}"
+    );
+    let answer = raw(
+        &app.base,
+        b"POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"id\":",
+        None,
+    )
+    .await;
+    assert!(
+        answer.starts_with("HTTP/1.1 408"),
+        "a body that stops arriving: {answer:?}"
+    );
+    app.stop().await;
+}
+
+/// A store that delegates to SQLite but can be told to fail every ingest.
+struct FaultyStore {
+    inner: SqliteStore,
+    /// 0 = healthy, 1 = cannot commit, 2 = write queue full.
+    mode: AtomicU8,
+}
+
+#[async_trait]
+impl Store for FaultyStore {
+    async fn ingest(&self, event: NewEvent) -> Result<Ingested, StoreError> {
+        match self.mode.load(Ordering::SeqCst) {
+            1 => Err(StoreError::Unavailable("disk I/O error".into())),
+            2 => Err(StoreError::Busy),
+            _ => self.inner.ingest(event).await,
+        }
+    }
+    fn record_rejected(&self, r: RejectedRequest) {
+        self.inner.record_rejected(r)
+    }
+    async fn event(&self, id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        self.inner.event(id).await
+    }
+    async fn event_ids(&self, limit: usize) -> Result<Vec<String>, StoreError> {
+        self.inner.event_ids(limit).await
+    }
+    async fn rejected(&self, limit: usize) -> Result<Vec<RejectedRequest>, StoreError> {
+        self.inner.rejected(limit).await
+    }
+    async fn ready(&self) -> Result<(), StoreError> {
+        match self.mode.load(Ordering::SeqCst) {
+            0 => self.inner.ready().await,
+            _ => Err(StoreError::Unavailable("disk I/O error".into())),
+        }
+    }
+    fn write_stats(&self) -> WriteStats {
+        self.inner.write_stats()
+    }
+    async fn close(&self) {
+        self.inner.close().await
+    }
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_commit_answers_503_with_retry_after_and_never_2xx() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = settings(CONFIG, dir.path());
+    let faulty = Arc::new(FaultyStore {
+        inner: SqliteStore::open(&s.storage.sqlite_path).expect("opens"),
+        mode: AtomicU8::new(1),
+    });
+    let app = TestApp::spawn_with_store(s, faulty.clone(), dir).await;
+    let body = br#"{"id":"evt_d1","type":"t"}"#;
+    let headers = signed(&SchemeSpec::Stripe, "whsec_test", body, now(), "", "");
+    for mode in [1, 2] {
+        faulty.mode.store(mode, Ordering::SeqCst);
+        let mut req = app
+            .client
+            .post(format!("{}/webhooks/stripe", app.base))
+            .body(body.to_vec());
+        for (k, v) in &headers {
+            req = req.header(k, v);
+        }
+        let resp = req.send().await.expect("answered");
+        assert_eq!(resp.status().as_u16(), 503, "mode {mode}");
+        assert!(
+            resp.headers().get("retry-after").is_some(),
+            "mode {mode}: Retry-After is set"
+        );
+    }
+    let ready = app
+        .client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(
+        ready.status().as_u16(),
+        503,
+        "readyz fails while the store cannot commit"
+    );
+    assert!(app.store.event_ids(10).await.expect("reads").is_empty());
+
+    faulty.mode.store(0, Ordering::SeqCst);
+    let (status, answer) = app.post("stripe", &headers, body).await;
+    assert_eq!(
+        (status, answer["duplicate"].as_bool()),
+        (200, Some(false)),
+        "the provider's retry is taken once the disk is back"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn graceful_shutdown_commits_every_request_it_answered() {
+    let app = TestApp::spawn(CONFIG).await;
+    let base = app.base.clone();
+    let client = app.client.clone();
+    let sends = (0..200).map(|i| {
+        let body = format!(r#"{{"id":"evt_g{i}","type":"t"}}"#).into_bytes();
+        let headers = signed(&SchemeSpec::Stripe, "whsec_test", &body, now(), "", "");
+        let (client, base) = (client.clone(), base.clone());
+        tokio::spawn(async move {
+            let mut req = client.post(format!("{base}/webhooks/stripe")).body(body);
+            for (k, v) in &headers {
+                req = req.header(k, v);
+            }
+            let resp = req.send().await.ok()?;
+            if resp.status() != 200 {
+                return None;
+            }
+            let json: serde_json::Value = resp.json().await.ok()?;
+            json["id"].as_str().map(str::to_string)
+        })
+    });
+    let sends: Vec<_> = sends.collect();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let store_path = app.dir.path().join("inlet.db");
+    let dir = app.stop().await;
+    let mut acked = Vec::new();
+    for s in sends {
+        if let Some(id) = s.await.expect("task") {
+            acked.push(id);
+        }
+    }
+    let reopened = SqliteStore::open(&store_path).expect("reopens");
+    for id in &acked {
+        assert!(
+            reopened.event(id).await.expect("reads").is_some(),
+            "{id} was answered 200 but not stored"
+        );
+    }
+    reopened.close().await;
+    drop(dir);
+}

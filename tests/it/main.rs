@@ -1,0 +1,13 @@
+//! The one integration-test binary: the real app on port 0 with a real SQLite file.
+//!
+//! - `support`: `TestApp` (in-process app), `Child` (the `inlet` binary as a process), signing.
+//! - `ingest`: every scheme end to end, statuses, dedupe, rejected records.
+//! - `limits`: body size, slow clients, a store that cannot commit, graceful shutdown.
+//! - `crash`: SIGKILL mid-stream loses no acknowledged event; no secret in logs.
+//! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
+
+mod cli;
+mod crash;
+mod ingest;
+mod limits;
+mod support;

@@ -1,0 +1,196 @@
+//! Test harness: start the real app on port 0, sign requests like providers do, and run
+//! the `inlet` binary as a child process.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use inlet::App;
+use inlet::config::Settings;
+use inlet::signature::{SchemeSpec, Secret, SignInput, sign};
+use inlet::store::Store;
+use inlet::store::sqlite::SqliteStore;
+use tokio_util::sync::CancellationToken;
+
+pub fn init() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The app running in this process, with its temp folder and a client.
+pub struct TestApp {
+    pub base: String,
+    pub store: Arc<dyn Store>,
+    pub client: reqwest::Client,
+    pub shutdown: CancellationToken,
+    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    pub dir: tempfile::TempDir,
+}
+
+/// Parses `config` (listeners forced to port 0, the database in a temp folder).
+pub fn settings(config: &str, dir: &Path) -> Settings {
+    let text = format!("{config}\n[storage]\nurl = \"sqlite://inlet.db\"\n",);
+    let mut settings = Settings::parse(&text, dir, &|_| None).expect("test config is valid");
+    settings.server.listen = "127.0.0.1:0".parse().expect("addr");
+    settings.admin.listen = "127.0.0.1:0".parse().expect("addr");
+    settings
+}
+
+impl TestApp {
+    pub async fn spawn(config: &str) -> TestApp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = settings(config, dir.path());
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&s.storage.sqlite_path).expect("store opens"));
+        TestApp::spawn_with_store(s, store, dir).await
+    }
+
+    pub async fn spawn_with_store(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        dir: tempfile::TempDir,
+    ) -> TestApp {
+        init();
+        let app = App::build_with_store(settings, store.clone())
+            .await
+            .expect("app builds");
+        let base = format!("http://{}", app.ingest_addr());
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(app.run(shutdown.clone()));
+        TestApp {
+            base,
+            store,
+            client: reqwest::Client::new(),
+            shutdown,
+            task,
+            dir,
+        }
+    }
+
+    pub async fn post(
+        &self,
+        source: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> (u16, serde_json::Value) {
+        let mut req = self
+            .client
+            .post(format!("{}/webhooks/{source}", self.base))
+            .body(body.to_vec());
+        for (k, v) in headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let resp = req.send().await.expect("request is answered");
+        let status = resp.status().as_u16();
+        let json = resp.json().await.unwrap_or(serde_json::Value::Null);
+        (status, json)
+    }
+
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.shutdown.cancel();
+        self.task
+            .await
+            .expect("app task")
+            .expect("app stops cleanly");
+        self.dir
+    }
+
+    /// Waits until the store holds `n` rejected-request records (they are written async).
+    pub async fn rejected_count(&self, n: usize) -> usize {
+        for _ in 0..200 {
+            let got = self.store.rejected(10_000).await.expect("reads").len();
+            if got >= n {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.store.rejected(10_000).await.expect("reads").len()
+    }
+}
+
+/// The headers `spec` signs `body` with, at `at`, for `url` where the scheme needs one.
+pub fn signed(
+    spec: &SchemeSpec,
+    secret: &str,
+    body: &[u8],
+    at: i64,
+    id: &str,
+    url: &str,
+) -> Vec<(String, String)> {
+    sign(
+        spec,
+        &Secret::new(secret),
+        &SignInput {
+            body,
+            at,
+            id,
+            url: Some(url),
+        },
+    )
+    .expect("signs")
+}
+
+/// `inlet serve` as a child process; stderr (JSON logs) is collected line by line.
+pub struct Child {
+    pub process: std::process::Child,
+    pub ingest: String,
+    pub logs: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Child {
+    pub fn serve(config: &Path, extra_env: &[(&str, &str)]) -> Child {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_inlet"));
+        cmd.args(["serve", "-c"])
+            .arg(config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut process = cmd.spawn().expect("inlet starts");
+        let stderr = process.stderr.take().expect("stderr");
+        let logs = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("inlet is listening") {
+                    let _ = tx.send(line.clone());
+                }
+                sink.lock().expect("logs").push(line);
+            }
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("inlet says it is listening");
+        let json: serde_json::Value = serde_json::from_str(&line).expect("JSON log line");
+        let ingest = format!(
+            "http://{}",
+            json["ingest"].as_str().expect("ingest address")
+        );
+        Child {
+            process,
+            ingest,
+            logs,
+        }
+    }
+
+    pub fn logs(&self) -> String {
+        self.logs.lock().expect("logs").join("\n")
+    }
+}
+
+/// A config file in `dir` whose listeners use port 0.
+pub fn write_config(dir: &Path, body: &str) -> PathBuf {
+    let path = dir.join("inlet.toml");
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n\n[admin]\nlisten = \"127.0.0.1:0\"\n\n[storage]\nurl = \"sqlite://inlet.db\"\n\n{body}"
+    );
+    std::fs::write(&path, text).expect("config written");
+    path
+}
