@@ -108,7 +108,14 @@ impl App {
         );
         tokio::join!(ingest, admin);
         self.state.store.close().await;
-        tracing::info!("inlet stopped");
+        let stats = self.state.store.write_stats();
+        let per_commit = stats.ops as f64 / stats.commits.max(1) as f64;
+        tracing::info!(
+            commits = stats.commits,
+            ops = stats.ops,
+            ops_per_commit = format!("{per_commit:.1}"),
+            "inlet stopped"
+        );
         Ok(())
     }
 }

@@ -15,10 +15,10 @@ CREATE TABLE events (
     UNIQUE (dedupe_group, dedupe_key)
 );
 
--- One delivery per (event, destination), created in the event's transaction.
+-- One delivery per (event, destination), created in the event's transaction. Keyed by
+-- (event_seq, destination) without a rowid: one B-tree instead of a table plus an index.
 CREATE TABLE deliveries (
-    id              INTEGER PRIMARY KEY,
-    event_seq       INTEGER NOT NULL REFERENCES events (seq) ON DELETE CASCADE,
+    event_seq       INTEGER NOT NULL,  -- events.seq; deleted with its event by pruning
     destination     TEXT    NOT NULL,
     state           TEXT    NOT NULL DEFAULT 'pending',
     attempts        INTEGER NOT NULL DEFAULT 0,
@@ -27,8 +27,8 @@ CREATE TABLE deliveries (
     lease_until     INTEGER,
     last_error      TEXT,
     updated_at      INTEGER NOT NULL,
-    UNIQUE (event_seq, destination)
-);
+    PRIMARY KEY (event_seq, destination)
+) WITHOUT ROWID;
 CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
 
 -- Rejected requests, bounded: the writer trims the oldest rows.

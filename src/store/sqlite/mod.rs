@@ -1,6 +1,7 @@
 //! The embedded SQLite store: one writer thread that group-commits (`writer`), a few
 //! read-only connections used through `spawn_blocking`, and embedded migrations (`schema`).
 
+mod checkpoint;
 mod schema;
 mod writer;
 
@@ -27,6 +28,7 @@ pub struct SqliteStore {
     next_reader: AtomicUsize,
     counters: Arc<Counters>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    checkpointer: Mutex<Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
 }
 
 impl SqliteStore {
@@ -58,12 +60,22 @@ impl SqliteStore {
             .name("inlet-sqlite-writer".into())
             .spawn(move || writer::run(conn, rx, c))
             .map_err(|e| open_err(&e))?;
+        let checkpoint_conn = Connection::open(path).map_err(|e| open_err(&e))?;
+        checkpoint_conn
+            .pragma_update(None, "busy_timeout", 5000)
+            .map_err(|e| open_err(&e))?;
+        let (stop, stopped) = std::sync::mpsc::channel();
+        let checkpointer = std::thread::Builder::new()
+            .name("inlet-sqlite-checkpoint".into())
+            .spawn(move || checkpoint::run(checkpoint_conn, stopped))
+            .map_err(|e| open_err(&e))?;
         Ok(SqliteStore {
             tx,
             readers: Arc::new(readers),
             next_reader: AtomicUsize::new(0),
             counters,
             writer: Mutex::new(Some(handle)),
+            checkpointer: Mutex::new(Some((stop, checkpointer))),
         })
     }
 
@@ -141,7 +153,7 @@ impl Store for SqliteStore {
                 })
                 .optional()?;
             let Some((seq, mut event)) = row else { return Ok(None) };
-            let mut stmt = c.prepare_cached("SELECT destination, state FROM deliveries WHERE event_seq = ?1 ORDER BY id")?;
+            let mut stmt = c.prepare_cached("SELECT destination, state FROM deliveries WHERE event_seq = ?1 ORDER BY destination")?;
             event.deliveries = stmt
                 .query_map([seq], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
@@ -197,8 +209,20 @@ impl Store for SqliteStore {
             return;
         }
         let handle = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(h) = handle {
-            let _ = tokio::task::spawn_blocking(move || h.join()).await;
-        }
+        let checkpointer = self
+            .checkpointer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(h) = handle {
+                let _ = h.join();
+            }
+            if let Some((stop, h)) = checkpointer {
+                let _ = stop.send(());
+                let _ = h.join();
+            }
+        })
+        .await;
     }
 }

@@ -5,14 +5,22 @@ use rusqlite::Connection;
 const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/sqlite/0001_init.sql")];
 
 /// Settings for the one write connection: WAL, `synchronous=FULL` (an acked event survives
-/// power loss as far as the disk honours flushes), foreign keys.
+/// power loss as far as the disk honours flushes).
 pub fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // No foreign-key enforcement: the writer is the only writer and creates deliveries in
+    // their event's transaction; pruning deletes both itself. The check cost ~10 % of ingest.
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
     conn.pragma_update(None, "busy_timeout", 5000)?;
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    // Keep the hot B-tree pages (the random dedupe-key index above all) in memory instead of
+    // re-reading them from the OS on every batch.
+    conn.pragma_update(None, "cache_size", -32 * 1024)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Checkpoints run on their own thread (`checkpoint`); this is only the backstop.
+    conn.pragma_update(None, "wal_autocheckpoint", 16_384)?;
     Ok(())
 }
 

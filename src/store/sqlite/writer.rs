@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::{Ingested, NewEvent, RejectedRequest};
@@ -40,12 +40,7 @@ pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Count
             return;
         };
         batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
-            }
-        }
+        drain(&mut rx, &mut batch);
         let stop = batch.iter().any(|op| matches!(op, Op::Shutdown));
         let started = std::time::Instant::now();
         let results = commit(&mut conn, &batch, &mut rejected_since_trim);
@@ -101,6 +96,15 @@ pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Count
     }
 }
 
+fn drain(rx: &mut mpsc::Receiver<Op>, batch: &mut Vec<Op>) {
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(op) => batch.push(op),
+            Err(_) => break,
+        }
+    }
+}
+
 /// Runs the batch in one transaction; the answers of its ingests, in order.
 fn commit(
     conn: &mut Connection,
@@ -132,30 +136,26 @@ fn commit(
 
 fn insert_event(tx: &rusqlite::Transaction<'_>, e: &NewEvent) -> rusqlite::Result<Ingested> {
     let headers = serde_json::to_string(&e.headers).unwrap_or_else(|_| "[]".into());
-    let seq: Option<i64> = tx
+    let inserted = tx
         .prepare_cached(
             "INSERT INTO events (id, source, dedupe_group, dedupe_key, type, via, received_at, occurred_at, content_type, headers, body)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT (dedupe_group, dedupe_key) DO NOTHING RETURNING seq",
+             ON CONFLICT (dedupe_group, dedupe_key) DO NOTHING",
         )?
-        .query_row(
-            params![
-                e.id,
-                e.source,
-                e.dedupe_group,
-                e.dedupe_key,
-                e.event_type,
-                e.via.as_str(),
-                e.received_at,
-                e.occurred_at,
-                e.content_type,
-                headers,
-                &e.body[..]
-            ],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let Some(seq) = seq else {
+        .execute(params![
+            e.id,
+            e.source,
+            e.dedupe_group,
+            e.dedupe_key,
+            e.event_type,
+            e.via.as_str(),
+            e.received_at,
+            e.occurred_at,
+            e.content_type,
+            headers,
+            &e.body[..]
+        ])?;
+    if inserted == 0 {
         let first: String = tx
             .prepare_cached("SELECT id FROM events WHERE dedupe_group = ?1 AND dedupe_key = ?2")?
             .query_row(params![e.dedupe_group, e.dedupe_key], |r| r.get(0))?;
@@ -163,7 +163,8 @@ fn insert_event(tx: &rusqlite::Transaction<'_>, e: &NewEvent) -> rusqlite::Resul
             id: first,
             duplicate: true,
         });
-    };
+    }
+    let seq = tx.last_insert_rowid();
     let mut insert = tx.prepare_cached(
         "INSERT INTO deliveries (event_seq, destination, state, attempts, next_attempt_at, updated_at)
          VALUES (?1, ?2, 'pending', 0, ?3, ?3) ON CONFLICT (event_seq, destination) DO NOTHING",
