@@ -12,14 +12,9 @@ const EVERY: Duration = Duration::from_millis(250);
 /// Checkpoints every [`EVERY`] until `stop` fires or its sender is dropped; then a last
 /// TRUNCATE checkpoint leaves a small WAL behind.
 pub fn run(conn: Connection, stop: Receiver<()>) {
-    loop {
-        match stop.recv_timeout(EVERY) {
-            Err(RecvTimeoutError::Timeout) => {
-                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "checkpoint failed");
-                }
-            }
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+    while let Err(RecvTimeoutError::Timeout) = stop.recv_timeout(EVERY) {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "checkpoint failed");
         }
     }
     let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
