@@ -4,7 +4,8 @@
 //! correctly signed Stripe webhooks at it over loopback at a fixed concurrency, and reports
 //! requests/s, ack latency p50/p99 and RSS (idle and peak). In the same run it drives the
 //! same load at a bare handler (the same hyper serve loop answering 200 without verifying
-//! or storing): the ceiling. Then it paces 2,000 requests/s to read ack p99 at that rate.
+//! or storing): the ceiling. Before those it paces 2,000 requests/s to read ack p99 at that
+//! rate on a gateway in steady state.
 //! Load generator and gateway share this machine's cores, as the acceptance asks.
 //!
 //! Knobs (env): BENCH_SECONDS (default 10), BENCH_CONCURRENCY (a list, default "64,256").
@@ -59,11 +60,14 @@ fn main() {
     let (mut gateway, addr) = spawn(&mut cmd);
     std::thread::sleep(Duration::from_secs(1));
     let idle_rss = rss_kib(gateway.id(), "VmRSS");
-    let ingest: Vec<Report> = levels
-        .iter()
-        .map(|&c| rt.block_on(load(&addr, "stripe", c, run_for, None)))
-        .collect();
+    // The paced run first, on a gateway in steady state; a pause before each run lets the
+    // previous run's WAL checkpoints finish.
     let paced = rt.block_on(load(&addr, "stripe", 64, run_for, Some(2000)));
+    let mut ingest = Vec::new();
+    for &c in &levels {
+        std::thread::sleep(Duration::from_secs(3));
+        ingest.push(rt.block_on(load(&addr, "stripe", c, run_for, None)));
+    }
     let peak_rss = rss_kib(gateway.id(), "VmHWM");
     stop(&mut gateway);
 
@@ -71,7 +75,10 @@ fn main() {
     let (mut bare, bare_addr) = spawn(Command::new(exe).env("INLET_BENCH_BARE", "1"));
     let ceiling: Vec<Report> = levels
         .iter()
-        .map(|&c| rt.block_on(load(&bare_addr, "bare", c, run_for, None)))
+        .map(|&c| {
+            std::thread::sleep(Duration::from_secs(1));
+            rt.block_on(load(&bare_addr, "bare", c, run_for, None))
+        })
         .collect();
     stop(&mut bare);
 

@@ -1,6 +1,8 @@
-//! `App::build(settings)` / `app.run(shutdown)`: opens the store, binds both listeners
-//! (port 0 works, so tests start the real thing), and runs until the shutdown token fires,
-//! then drains in order: stop accepting, finish in-flight requests, flush the writer.
+//! `App::build(settings)` / `app.run(shutdown)`: opens the store, builds the destinations
+//! and their delivery workers, binds both listeners (port 0 works, so tests start the real
+//! thing), and runs until the shutdown token fires. Then it drains in order: stop
+//! accepting and finish in-flight requests, let in-flight deliveries finish (or release
+//! them), flush the writer.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,11 +19,15 @@ use crate::http::{AppState, admin_router, ingest_router};
 use crate::sources::WebhookIntake;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
+use crate::workers::{Clock, DeliveryWorker, SystemClock, retention};
 
 pub struct App {
     state: AppState,
     ingest: TcpListener,
     admin: TcpListener,
+    workers: Vec<Arc<DeliveryWorker>>,
+    clock: Arc<dyn Clock>,
+    manual_delivery: bool,
 }
 
 impl App {
@@ -29,19 +35,32 @@ impl App {
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
         let path = settings.storage.sqlite_path.clone();
         let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path)).await??;
-        App::build_with_store(settings, Arc::new(store)).await
+        App::build_with(settings, Arc::new(store), Arc::new(SystemClock)).await
     }
 
-    /// As [`App::build`], with a store the caller made (tests inject faults this way).
-    pub async fn build_with_store(
+    /// As [`App::build`], with a store and a clock the caller made (tests inject faults and
+    /// move time this way).
+    pub async fn build_with(
         settings: Settings,
         store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
     ) -> anyhow::Result<App> {
         let mut intakes = HashMap::new();
         for (name, source) in &settings.sources {
             let SourceSettings::Webhook(w) = source;
             let intake = WebhookIntake::new(w.clone()).with_context(|| format!("source {name}"))?;
             intakes.insert(name.clone(), intake);
+        }
+        let mut workers = Vec::new();
+        for (name, d) in &settings.destinations {
+            let destination =
+                crate::destinations::build(d).with_context(|| format!("destination {name}"))?;
+            workers.push(Arc::new(DeliveryWorker::new(
+                d.clone(),
+                destination,
+                store.clone(),
+                clock.clone(),
+            )));
         }
         let ingest = TcpListener::bind(settings.server.listen)
             .await
@@ -66,7 +85,16 @@ impl App {
             state,
             ingest,
             admin,
+            workers,
+            clock,
+            manual_delivery: false,
         })
+    }
+
+    /// Don't run the delivery loops: the caller drives [`DeliveryWorker::run_once`].
+    pub fn with_manual_delivery(mut self) -> Self {
+        self.manual_delivery = true;
+        self
     }
 
     pub fn ingest_addr(&self) -> SocketAddr {
@@ -85,15 +113,38 @@ impl App {
         self.state.store.clone()
     }
 
+    /// The delivery worker of destination `name`.
+    pub fn worker(&self, name: &str) -> Option<Arc<DeliveryWorker>> {
+        self.workers.iter().find(|w| w.name() == name).cloned()
+    }
+
     /// Serves until `shutdown` is cancelled, then stops gracefully within
     /// `server.shutdown_timeout`, committing everything that was already accepted.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let server = &self.state.settings.server;
+        let settings = self.state.settings.clone();
+        let grace = settings.server.shutdown_timeout;
         let options = || ServeOptions {
-            header_read_timeout: server.read_timeout,
-            grace: server.shutdown_timeout,
+            header_read_timeout: settings.server.read_timeout,
+            grace,
         };
         tracing::info!(ingest = %self.ingest_addr(), admin = %self.admin_addr(), "inlet is listening");
+
+        let mut background = tokio::task::JoinSet::new();
+        if !self.manual_delivery {
+            for w in &self.workers {
+                background.spawn(
+                    w.clone()
+                        .run(self.state.wakeup.clone(), shutdown.clone(), grace),
+                );
+            }
+            let (store, clock) = (self.state.store.clone(), self.clock.clone());
+            background.spawn(retention::run(
+                store,
+                clock,
+                settings.storage.retention,
+                shutdown.clone(),
+            ));
+        }
         let ingest = serve(
             self.ingest,
             ingest_router(self.state.clone()),
@@ -107,6 +158,8 @@ impl App {
             options(),
         );
         tokio::join!(ingest, admin);
+        while background.join_next().await.is_some() {}
+
         self.state.store.close().await;
         let stats = self.state.store.write_stats();
         let per_commit = stats.ops as f64 / stats.commits.max(1) as f64;

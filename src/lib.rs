@@ -1,18 +1,21 @@
 //! inlet: a self-hosted event gateway.
 //!
 //! Webhooks come in through `http` (ingest listener), are verified by `signature`, turned
-//! into events by `sources`, committed by `store` and only then acknowledged. `config`
-//! reads `inlet.toml`; `app` wires it all; `cli` is the command line. See
+//! into events by `sources`, committed by `store` and only then acknowledged; `workers`
+//! deliver them to `destinations`. `config` reads `inlet.toml`; `app` wires it all; `cli`
+//! is the command line. See
 //! `ARCHITECTURE.md` for the codemap and the path of an event.
 
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod destinations;
 pub mod domain;
 pub mod http;
 pub mod signature;
 pub mod sources;
 pub mod store;
 pub mod telemetry;
+pub mod workers;
 
 pub use app::App;

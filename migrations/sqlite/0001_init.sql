@@ -21,7 +21,7 @@ CREATE TABLE deliveries (
     event_seq       INTEGER NOT NULL,  -- events.seq; deleted with its event by pruning
     destination     TEXT    NOT NULL,
     state           TEXT    NOT NULL DEFAULT 'pending',
-    attempts        INTEGER NOT NULL DEFAULT 0,
+    attempts        INTEGER NOT NULL DEFAULT 0,  -- schedule steps used
     next_attempt_at INTEGER NOT NULL,
     lease_owner     TEXT,
     lease_until     INTEGER,
@@ -29,7 +29,20 @@ CREATE TABLE deliveries (
     updated_at      INTEGER NOT NULL,
     PRIMARY KEY (event_seq, destination)
 ) WITHOUT ROWID;
-CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
+CREATE INDEX deliveries_due ON deliveries (destination, next_attempt_at) WHERE state = 'pending';
+
+-- Every attempt of every delivery.
+CREATE TABLE attempts (
+    id               INTEGER PRIMARY KEY,
+    event_seq        INTEGER NOT NULL,
+    destination      TEXT    NOT NULL,
+    at               INTEGER NOT NULL,  -- unix ms
+    status_code      INTEGER,
+    latency_ms       INTEGER NOT NULL,
+    error            TEXT,
+    response_excerpt TEXT
+);
+CREATE INDEX attempts_delivery ON attempts (event_seq, destination);
 
 -- Rejected requests, bounded: the writer trims the oldest rows.
 CREATE TABLE rejected (

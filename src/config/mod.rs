@@ -223,6 +223,32 @@ impl Settings {
         })
     }
 
+    /// The deliveries to create for an event of `source` with `event_type` received at
+    /// `received_at` (unix ms): one per routed destination, due after its first delay.
+    pub fn pending_deliveries(
+        &self,
+        source: &str,
+        event_type: Option<&str>,
+        received_at: i64,
+    ) -> Vec<crate::domain::PendingDelivery> {
+        self.destinations_for(source, event_type)
+            .into_iter()
+            .filter_map(|name| {
+                let first = self
+                    .destinations
+                    .get(&name)?
+                    .retry
+                    .first()
+                    .copied()
+                    .unwrap_or_default();
+                Some(crate::domain::PendingDelivery {
+                    destination: name,
+                    due_at: received_at + first.as_millis() as i64,
+                })
+            })
+            .collect()
+    }
+
     /// The destinations that an event of `source` with `event_type` is routed to, each once.
     pub fn destinations_for(&self, source: &str, event_type: Option<&str>) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();

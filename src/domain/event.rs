@@ -2,6 +2,8 @@
 
 use bytes::Bytes;
 
+use super::delivery::{DeliveryView, PendingDelivery};
+
 /// How an event reached inlet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Via {
@@ -45,8 +47,8 @@ pub struct NewEvent {
     pub headers: Vec<(String, String)>,
     /// The raw body, byte for byte as received.
     pub body: Bytes,
-    /// One pending delivery is created per name, in the same transaction as the event.
-    pub destinations: Vec<String>,
+    /// One pending delivery per entry, created in the same transaction as the event.
+    pub destinations: Vec<PendingDelivery>,
 }
 
 /// The store's answer to an ingest: the event's id, and whether its dedupe key was known.
@@ -67,19 +69,24 @@ pub struct RejectedRequest {
     pub body_size: u64,
 }
 
-/// An event as read back from the store.
+/// An event's stored fields: what destinations render and what the admin views show.
 #[derive(Clone, Debug)]
-pub struct StoredEvent {
+pub struct EventRecord {
     pub id: String,
     pub source: String,
-    pub dedupe_key: String,
     pub event_type: Option<String>,
+    pub dedupe_key: String,
     pub via: Via,
     pub received_at: i64,
     pub occurred_at: Option<i64>,
     pub content_type: Option<String>,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
-    /// `(destination, state)` of each delivery.
-    pub deliveries: Vec<(String, String)>,
+}
+
+/// An event as read back from the store, with its deliveries.
+#[derive(Clone, Debug)]
+pub struct StoredEvent {
+    pub event: EventRecord,
+    pub deliveries: Vec<DeliveryView>,
 }

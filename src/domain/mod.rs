@@ -1,6 +1,13 @@
 //! The vocabulary shared by every subsystem: events as they enter the store, the answer
-//! the store gives, rejected requests. Pure data; no I/O and no framework types.
+//! the store gives, rejected requests, deliveries and their attempts, and the retry rule.
+//! Pure data and pure functions; no I/O and no framework types.
 
+mod delivery;
 mod event;
+mod retry;
 
-pub use event::{Ingested, NewEvent, RejectedRequest, StoredEvent, Via, new_event_id};
+pub use delivery::{
+    AttemptRecord, Claim, DeliveryKey, DeliveryState, DeliveryView, PendingDelivery,
+};
+pub use event::{EventRecord, Ingested, NewEvent, RejectedRequest, StoredEvent, Via, new_event_id};
+pub use retry::{MAX_RETRY_AFTER, NextStep, Outcome, next_step, parse_retry_after};

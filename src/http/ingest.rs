@@ -77,9 +77,11 @@ pub async fn receive(
 
     let event = NewEvent {
         id: new_event_id(),
-        destinations: state
-            .settings
-            .destinations_for(&source, draft.event_type.as_deref()),
+        destinations: state.settings.pending_deliveries(
+            &source,
+            draft.event_type.as_deref(),
+            now.timestamp_millis(),
+        ),
         source: source.clone(),
         dedupe_group: intake.source.dedupe_group.clone(),
         dedupe_key: draft.dedupe_key,

@@ -7,7 +7,9 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 
-use crate::domain::{Ingested, NewEvent, RejectedRequest, StoredEvent};
+use crate::domain::{
+    AttemptRecord, Claim, DeliveryKey, Ingested, NewEvent, NextStep, RejectedRequest, StoredEvent,
+};
 
 /// Why the store could not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,7 +43,34 @@ pub trait Store: Send + Sync {
     /// may be dropped, since the table is bounded anyway.
     fn record_rejected(&self, rejected: RejectedRequest);
 
-    /// One event with its deliveries.
+    /// Leases up to `limit` deliveries of `destination` due at `now` (unix ms) whose lease
+    /// is free or expired, until `lease_until`; a crashed worker's claims come back this way.
+    async fn claim(
+        &self,
+        destination: &str,
+        now: i64,
+        limit: usize,
+        lease_until: i64,
+    ) -> Result<Vec<Claim>, StoreError>;
+
+    /// Records an attempt and applies its consequence, in one transaction. `steps_used` is
+    /// the delivery's new count of schedule steps used.
+    async fn complete(
+        &self,
+        key: DeliveryKey,
+        steps_used: u32,
+        attempt: AttemptRecord,
+        next: NextStep,
+    ) -> Result<(), StoreError>;
+
+    /// Frees leases of deliveries that were claimed but not attempted.
+    async fn release(&self, keys: Vec<DeliveryKey>) -> Result<(), StoreError>;
+
+    /// Deletes up to `limit` finished events received before `before` (unix ms), with their
+    /// deliveries and attempts (and so their dedupe keys), and older rejected records.
+    async fn prune(&self, before: i64, limit: usize) -> Result<usize, StoreError>;
+
+    /// One event with its deliveries and their attempts.
     async fn event(&self, id: &str) -> Result<Option<StoredEvent>, StoreError>;
 
     /// The ids of all stored events, oldest first, up to `limit`.

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use inlet::domain::{Ingested, NewEvent, RejectedRequest, StoredEvent};
+use inlet::domain::{
+    AttemptRecord, Claim, DeliveryKey, Ingested, NewEvent, NextStep, RejectedRequest, StoredEvent,
+};
 use inlet::signature::SchemeSpec;
 use inlet::store::sqlite::SqliteStore;
 use inlet::store::{Store, StoreError, WriteStats};
@@ -104,6 +106,30 @@ impl Store for FaultyStore {
     }
     fn record_rejected(&self, r: RejectedRequest) {
         self.inner.record_rejected(r)
+    }
+    async fn claim(
+        &self,
+        destination: &str,
+        now: i64,
+        limit: usize,
+        lease_until: i64,
+    ) -> Result<Vec<Claim>, StoreError> {
+        self.inner.claim(destination, now, limit, lease_until).await
+    }
+    async fn complete(
+        &self,
+        key: DeliveryKey,
+        steps: u32,
+        attempt: AttemptRecord,
+        next: NextStep,
+    ) -> Result<(), StoreError> {
+        self.inner.complete(key, steps, attempt, next).await
+    }
+    async fn release(&self, keys: Vec<DeliveryKey>) -> Result<(), StoreError> {
+        self.inner.release(keys).await
+    }
+    async fn prune(&self, before: i64, limit: usize) -> Result<usize, StoreError> {
+        self.inner.prune(before, limit).await
     }
     async fn event(&self, id: &str) -> Result<Option<StoredEvent>, StoreError> {
         self.inner.event(id).await

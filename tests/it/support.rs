@@ -56,9 +56,13 @@ impl TestApp {
         dir: tempfile::TempDir,
     ) -> TestApp {
         init();
-        let app = App::build_with_store(settings, store.clone())
-            .await
-            .expect("app builds");
+        let app = App::build_with(
+            settings,
+            store.clone(),
+            Arc::new(inlet::workers::SystemClock),
+        )
+        .await
+        .expect("app builds");
         let base = format!("http://{}", app.ingest_addr());
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.run(shutdown.clone()));

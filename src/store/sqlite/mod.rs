@@ -2,6 +2,8 @@
 //! read-only connections used through `spawn_blocking`, and embedded migrations (`schema`).
 
 mod checkpoint;
+mod queue;
+mod reads;
 mod schema;
 mod writer;
 
@@ -11,12 +13,14 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Store, StoreError, WriteStats};
-use crate::domain::{Ingested, NewEvent, RejectedRequest, StoredEvent, Via};
-use writer::{Counters, Op};
+use crate::domain::{
+    AttemptRecord, Claim, DeliveryKey, Ingested, NewEvent, NextStep, RejectedRequest, StoredEvent,
+};
+use writer::{Counters, Op, Task};
 
 /// How many operations may wait for the writer before ingest answers 503.
 const QUEUE: usize = 8192;
@@ -43,6 +47,12 @@ impl SqliteStore {
         let mut conn = Connection::open(path).map_err(|e| open_err(&e))?;
         schema::configure_writer(&conn).map_err(|e| open_err(&e))?;
         schema::migrate(&mut conn).map_err(|e| open_err(&e))?;
+        // SQLite serves one node: any lease left is from a process that is gone.
+        conn.execute(
+            "UPDATE deliveries SET lease_until = NULL WHERE lease_until IS NOT NULL",
+            [],
+        )
+        .map_err(|e| open_err(&e))?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r = Connection::open_with_flags(
@@ -88,6 +98,22 @@ impl SqliteStore {
         })
     }
 
+    /// Runs `work` in the writer's next transaction and returns its result once committed.
+    async fn task<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (task, answer) = Task::new(work);
+        // Delivery bookkeeping waits for room rather than failing: it is not ingest.
+        self.tx
+            .send(Op::Task(task))
+            .await
+            .map_err(|_| StoreError::Unavailable("the store is closed".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the writer stopped before committing".into()))?
+    }
+
     /// Runs `f` on a read connection on the blocking pool.
     async fn read<T: Send + 'static>(
         &self,
@@ -125,41 +151,40 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn claim(
+        &self,
+        destination: &str,
+        now: i64,
+        limit: usize,
+        lease_until: i64,
+    ) -> Result<Vec<Claim>, StoreError> {
+        let destination = destination.to_string();
+        self.task(move |tx| queue::claim(tx, &destination, now, limit, lease_until))
+            .await
+    }
+
+    async fn complete(
+        &self,
+        key: DeliveryKey,
+        steps_used: u32,
+        attempt: AttemptRecord,
+        next: NextStep,
+    ) -> Result<(), StoreError> {
+        self.task(move |tx| queue::complete(tx, &key, steps_used, &attempt, &next))
+            .await
+    }
+
+    async fn release(&self, keys: Vec<DeliveryKey>) -> Result<(), StoreError> {
+        self.task(move |tx| queue::release(tx, &keys)).await
+    }
+
+    async fn prune(&self, before: i64, limit: usize) -> Result<usize, StoreError> {
+        self.task(move |tx| queue::prune(tx, before, limit)).await
+    }
+
     async fn event(&self, id: &str) -> Result<Option<StoredEvent>, StoreError> {
         let id = id.to_string();
-        self.read(move |c| {
-            let row = c
-                .prepare_cached(
-                    "SELECT seq, id, source, dedupe_key, type, via, received_at, occurred_at, content_type, headers, body
-                     FROM events WHERE id = ?1",
-                )?
-                .query_row([&id], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        StoredEvent {
-                            id: r.get(1)?,
-                            source: r.get(2)?,
-                            dedupe_key: r.get(3)?,
-                            event_type: r.get(4)?,
-                            via: Via::parse(&r.get::<_, String>(5)?),
-                            received_at: r.get(6)?,
-                            occurred_at: r.get(7)?,
-                            content_type: r.get(8)?,
-                            headers: pairs(&r.get::<_, String>(9)?),
-                            body: r.get(10)?,
-                            deliveries: Vec::new(),
-                        },
-                    ))
-                })
-                .optional()?;
-            let Some((seq, mut event)) = row else { return Ok(None) };
-            let mut stmt = c.prepare_cached("SELECT destination, state FROM deliveries WHERE event_seq = ?1 ORDER BY destination")?;
-            event.deliveries = stmt
-                .query_map([seq], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(Some(event))
-        })
-        .await
+        self.read(move |c| reads::event(c, &id)).await
     }
 
     async fn event_ids(&self, limit: usize) -> Result<Vec<String>, StoreError> {

@@ -1,13 +1,13 @@
 //! The one writer thread. It owns the only write connection and group-commits: it takes
 //! the first queued operation, then whatever else has arrived (up to [`MAX_BATCH`]), runs
 //! them all in one `BEGIN IMMEDIATE` transaction, and answers each caller only after the
-//! `synchronous=FULL` commit. One fsync per batch instead of one per event; no
+//! `synchronous=FULL` commit. One flush per batch instead of one per event; no
 //! `database is locked`, by construction.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::{Ingested, NewEvent, RejectedRequest};
@@ -20,10 +20,64 @@ pub const REJECTED_KEEP: i64 = 10_000;
 pub enum Op {
     Ingest(Box<NewEvent>, oneshot::Sender<Result<Ingested, StoreError>>),
     Reject(RejectedRequest),
-    /// Answered with whether the last commit succeeded.
+    /// Any other write, isolated in a savepoint so its failure fails only itself.
+    Task(Box<dyn WriteTask>),
+    /// Answered with whether the commit it rode in succeeded.
     Ping(oneshot::Sender<Result<(), StoreError>>),
     /// Finish what is queued before this, then exit.
     Shutdown,
+}
+
+/// A write that runs inside the writer's transaction and answers after the commit.
+pub trait WriteTask: Send {
+    fn apply(&mut self, tx: &Transaction<'_>);
+    fn finish(self: Box<Self>, committed: Result<(), StoreError>);
+}
+
+/// A [`WriteTask`] from a closure; its caller awaits the closure's result.
+pub struct Task<T, F> {
+    work: Option<F>,
+    out: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Task<T, F> {
+    pub fn new(work: F) -> (Box<Self>, oneshot::Receiver<Result<T, StoreError>>) {
+        let (reply, answer) = oneshot::channel();
+        (
+            Box::new(Task {
+                work: Some(work),
+                out: None,
+                reply,
+            }),
+            answer,
+        )
+    }
+}
+
+impl<T: Send, F: FnOnce(&Transaction<'_>) -> rusqlite::Result<T> + Send> WriteTask for Task<T, F> {
+    fn apply(&mut self, tx: &Transaction<'_>) {
+        let Some(work) = self.work.take() else { return };
+        let result = tx
+            .execute_batch("SAVEPOINT task")
+            .and_then(|()| match work(tx) {
+                Ok(v) => tx.execute_batch("RELEASE task").map(|()| v),
+                Err(e) => {
+                    let _ = tx.execute_batch("ROLLBACK TO task; RELEASE task");
+                    Err(e)
+                }
+            });
+        self.out = Some(result.map_err(|e| StoreError::Unavailable(e.to_string())));
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), StoreError>) {
+        let answer = match (committed, self.out) {
+            (Err(e), _) => Err(e),
+            (Ok(()), Some(out)) => out,
+            (Ok(()), None) => Err(StoreError::Unavailable("the task did not run".into())),
+        };
+        let _ = self.reply.send(answer);
+    }
 }
 
 #[derive(Default)]
@@ -40,51 +94,44 @@ pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Count
             return;
         };
         batch.push(first);
-        drain(&mut rx, &mut batch);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
         let stop = batch.iter().any(|op| matches!(op, Op::Shutdown));
-        let started = std::time::Instant::now();
-        let results = commit(&mut conn, &batch, &mut rejected_since_trim);
-        tracing::trace!(
-            ops = batch.len(),
-            elapsed_us = started.elapsed().as_micros() as u64,
-            "group commit"
-        );
+        let results = commit(&mut conn, &mut batch, &mut rejected_since_trim);
         counters.commits.fetch_add(1, Ordering::Relaxed);
         counters
             .ops
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        match results {
-            Ok(answers) => {
-                let mut answers = answers.into_iter();
-                for op in batch.drain(..) {
-                    match op {
-                        Op::Ingest(_, reply) => {
-                            let answer = answers.next().unwrap_or_else(|| {
-                                Err(StoreError::Unavailable("no answer".into()))
-                            });
-                            let _ = reply.send(answer);
-                        }
-                        Op::Ping(reply) => {
-                            let _ = reply.send(Ok(()));
-                        }
-                        Op::Reject(_) | Op::Shutdown => {}
-                    }
-                }
-            }
+        let (mut answers, committed) = match results {
+            Ok(answers) => (answers.into_iter(), Ok(())),
             Err(e) => {
                 tracing::error!(error = %e, ops = batch.len(), "commit failed; answering 503 to this batch");
-                let err = StoreError::Unavailable(e.to_string());
-                for op in batch.drain(..) {
-                    match op {
-                        Op::Ingest(_, reply) => {
-                            let _ = reply.send(Err(err.clone()));
-                        }
-                        Op::Ping(reply) => {
-                            let _ = reply.send(Err(err.clone()));
-                        }
-                        Op::Reject(_) | Op::Shutdown => {}
-                    }
+                (
+                    Vec::new().into_iter(),
+                    Err(StoreError::Unavailable(e.to_string())),
+                )
+            }
+        };
+        for op in batch.drain(..) {
+            match op {
+                Op::Ingest(_, reply) => {
+                    let answer = match &committed {
+                        Ok(()) => answers
+                            .next()
+                            .unwrap_or_else(|| Err(StoreError::Unavailable("no answer".into()))),
+                        Err(e) => Err(e.clone()),
+                    };
+                    let _ = reply.send(answer);
                 }
+                Op::Task(task) => task.finish(committed.clone()),
+                Op::Ping(reply) => {
+                    let _ = reply.send(committed.clone());
+                }
+                Op::Reject(_) | Op::Shutdown => {}
             }
         }
         if stop {
@@ -96,24 +143,15 @@ pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Count
     }
 }
 
-fn drain(rx: &mut mpsc::Receiver<Op>, batch: &mut Vec<Op>) {
-    while batch.len() < MAX_BATCH {
-        match rx.try_recv() {
-            Ok(op) => batch.push(op),
-            Err(_) => break,
-        }
-    }
-}
-
 /// Runs the batch in one transaction; the answers of its ingests, in order.
 fn commit(
     conn: &mut Connection,
-    batch: &[Op],
+    batch: &mut [Op],
     rejected_since_trim: &mut u32,
 ) -> rusqlite::Result<Vec<Result<Ingested, StoreError>>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut answers = Vec::with_capacity(batch.len());
-    for op in batch {
+    for op in batch.iter_mut() {
         match op {
             Op::Ingest(event, _) => answers.push(Ok(insert_event(&tx, event)?)),
             Op::Reject(r) => {
@@ -127,6 +165,7 @@ fn commit(
                     .execute([REJECTED_KEEP])?;
                 }
             }
+            Op::Task(task) => task.apply(&tx),
             Op::Ping(_) | Op::Shutdown => {}
         }
     }
@@ -134,7 +173,7 @@ fn commit(
     Ok(answers)
 }
 
-fn insert_event(tx: &rusqlite::Transaction<'_>, e: &NewEvent) -> rusqlite::Result<Ingested> {
+fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> rusqlite::Result<Ingested> {
     let headers = serde_json::to_string(&e.headers).unwrap_or_else(|_| "[]".into());
     let inserted = tx
         .prepare_cached(
@@ -167,10 +206,10 @@ fn insert_event(tx: &rusqlite::Transaction<'_>, e: &NewEvent) -> rusqlite::Resul
     let seq = tx.last_insert_rowid();
     let mut insert = tx.prepare_cached(
         "INSERT INTO deliveries (event_seq, destination, state, attempts, next_attempt_at, updated_at)
-         VALUES (?1, ?2, 'pending', 0, ?3, ?3) ON CONFLICT (event_seq, destination) DO NOTHING",
+         VALUES (?1, ?2, 'pending', 0, ?3, ?4) ON CONFLICT (event_seq, destination) DO NOTHING",
     )?;
     for d in &e.destinations {
-        insert.execute(params![seq, d, e.received_at])?;
+        insert.execute(params![seq, d.destination, d.due_at, e.received_at])?;
     }
     Ok(Ingested {
         id: e.id.clone(),
@@ -178,7 +217,7 @@ fn insert_event(tx: &rusqlite::Transaction<'_>, e: &NewEvent) -> rusqlite::Resul
     })
 }
 
-fn insert_rejected(tx: &rusqlite::Transaction<'_>, r: &RejectedRequest) -> rusqlite::Result<()> {
+fn insert_rejected(tx: &Transaction<'_>, r: &RejectedRequest) -> rusqlite::Result<()> {
     let headers = serde_json::to_string(&r.headers).unwrap_or_else(|_| "[]".into());
     tx.prepare_cached(
         "INSERT INTO rejected (source, error, at, headers, body_size) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -1,0 +1,160 @@
+//! The HTTP destination: POST the envelope (or the provider's raw body and headers) to the
+//! user's endpoint, signed with Standard Webhooks when a secret is set. One pooled client
+//! per destination; redirects are not followed; the response's status, `Retry-After` and
+//! first KiB decide the outcome.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+
+use super::{AttemptResult, Destination, envelope_bytes};
+use crate::config::{Format, HttpDestination as Settings};
+use crate::domain::EventRecord;
+use crate::domain::{Outcome, parse_retry_after};
+use crate::signature::{SchemeSpec, SignInput, sign};
+
+const EXCERPT: usize = 1024;
+
+pub struct HttpDestination {
+    settings: Settings,
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+impl HttpDestination {
+    pub fn new(settings: Settings, timeout: Duration, concurrency: u32) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(concurrency as usize)
+            .user_agent(concat!("inlet/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(HttpDestination {
+            settings,
+            client,
+            timeout,
+        })
+    }
+
+    fn headers(&self, event: &EventRecord, body: &[u8], now: i64) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        let mut put = |name: &str, value: &str| {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                map.insert(n, v);
+            }
+        };
+        match self.settings.format {
+            Format::Envelope => put("content-type", "application/json"),
+            Format::Raw => {
+                for (name, value) in &event.headers {
+                    put(name, value);
+                }
+            }
+        }
+        for (name, value) in &self.settings.headers {
+            put(name, value);
+        }
+        if let Some(secret) = &self.settings.secret {
+            let input = SignInput {
+                body,
+                at: now.div_euclid(1000),
+                id: &event.id,
+                url: None,
+            };
+            // The secret was checked at start-up, so signing cannot fail here.
+            for (name, value) in sign(&SchemeSpec::Standard, secret, &input).unwrap_or_default() {
+                put(&name, &value);
+            }
+        }
+        map
+    }
+}
+
+#[async_trait]
+impl Destination for HttpDestination {
+    async fn deliver(&self, event: &EventRecord, now: i64) -> AttemptResult {
+        let body = match self.settings.format {
+            Format::Envelope => envelope_bytes(event),
+            Format::Raw => event.body.clone(),
+        };
+        let headers = self.headers(event, &body, now);
+        let sent = self
+            .client
+            .post(&self.settings.url)
+            .headers(headers)
+            .body(body)
+            .send()
+            .await;
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                let error = if e.is_timeout() {
+                    format!("timeout after {}s", self.timeout.as_secs_f64())
+                } else if e.is_connect() {
+                    format!("connection failed: {}", root_cause(&e))
+                } else {
+                    format!("request failed: {}", root_cause(&e))
+                };
+                return AttemptResult {
+                    outcome: Outcome::Failed {
+                        status: None,
+                        error,
+                        retry_after: None,
+                    },
+                    response_excerpt: None,
+                };
+            }
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, now));
+        let excerpt = excerpt(response).await;
+        let outcome = match status {
+            200..=299 => Outcome::Delivered {
+                status: Some(status),
+            },
+            410 => Outcome::Gone { status },
+            429 | 503 if retry_after.is_some() => Outcome::Throttled {
+                status,
+                retry_after: retry_after.unwrap_or_default(),
+            },
+            _ => Outcome::Failed {
+                status: Some(status),
+                error: format!("HTTP {status}"),
+                retry_after,
+            },
+        };
+        AttemptResult {
+            outcome,
+            response_excerpt: Some(excerpt),
+        }
+    }
+}
+
+/// The first KiB of the response body, read no further.
+async fn excerpt(mut response: reqwest::Response) -> String {
+    let mut out = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        out.extend_from_slice(&chunk[..chunk.len().min(EXCERPT - out.len())]);
+        if out.len() >= EXCERPT {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}

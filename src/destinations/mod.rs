@@ -1,0 +1,39 @@
+//! Where events go. Each kind makes exactly one attempt when asked and reports an
+//! [`Outcome`]; it never sleeps and never retries: the delivery worker owns the schedule.
+//! `build` is the one `match` from configured kind to behaviour.
+
+mod envelope;
+mod file;
+mod http;
+
+use async_trait::async_trait;
+
+use crate::config::{DestinationKind, DestinationSettings};
+use crate::domain::{EventRecord, Outcome};
+
+pub use envelope::{envelope_bytes, rfc3339_ms};
+
+/// One attempt's result: the outcome and, where there was a response, its first KiB.
+#[derive(Clone, Debug)]
+pub struct AttemptResult {
+    pub outcome: Outcome,
+    pub response_excerpt: Option<String>,
+}
+
+#[async_trait]
+pub trait Destination: Send + Sync {
+    /// Makes one attempt at `now` (unix ms, the signature timestamp).
+    async fn deliver(&self, event: &EventRecord, now: i64) -> AttemptResult;
+}
+
+/// Builds the destination a config entry describes.
+pub fn build(settings: &DestinationSettings) -> anyhow::Result<Box<dyn Destination>> {
+    Ok(match &settings.kind {
+        DestinationKind::Http(h) => Box::new(http::HttpDestination::new(
+            h.clone(),
+            settings.timeout,
+            settings.concurrency,
+        )?),
+        DestinationKind::File(path) => Box::new(file::FileDestination::open(path.as_deref())?),
+    })
+}

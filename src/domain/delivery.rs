@@ -1,0 +1,70 @@
+//! Deliveries: one per (event, destination), the attempts made, and what the store hands
+//! the delivery worker when it claims one.
+
+use super::event::EventRecord;
+
+/// A delivery to create with its event: the destination and when the first attempt is due
+/// (unix ms: received + the schedule's first delay).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingDelivery {
+    pub destination: String,
+    pub due_at: i64,
+}
+
+/// Identifies a delivery: its event's store sequence and its destination.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct DeliveryKey {
+    pub event_seq: i64,
+    pub destination: String,
+}
+
+/// A leased delivery, with its event, ready for an attempt.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    pub key: DeliveryKey,
+    /// Schedule steps used so far.
+    pub steps_used: u32,
+    pub event: EventRecord,
+}
+
+/// One attempt as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttemptRecord {
+    /// Unix ms.
+    pub at: i64,
+    pub status_code: Option<u16>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
+}
+
+/// Delivery states of CONTRACT §5.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    Dead,
+    SkippedStale,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Dead => "dead",
+            DeliveryState::SkippedStale => "skipped_stale",
+        }
+    }
+}
+
+/// A delivery as read back, with every attempt.
+#[derive(Clone, Debug)]
+pub struct DeliveryView {
+    pub destination: String,
+    pub state: String,
+    pub steps_used: u32,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub attempts: Vec<AttemptRecord>,
+}

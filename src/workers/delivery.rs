@@ -1,0 +1,256 @@
+//! The delivery worker of one destination: claims due deliveries with a lease, runs up to
+//! `concurrency` attempts at once (within `rate_limit`), and records each attempt with what
+//! the retry rule decides. It wakes at once on new events and otherwise on a short tick.
+//! `run_once` is one pass, so tests drive schedules with a manual clock instead of sleeping.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::circuit::{Admit, Circuit};
+use super::clock::Clock;
+use super::rate::TokenBucket;
+use crate::config::DestinationSettings;
+use crate::destinations::Destination;
+use crate::domain::{AttemptRecord, Claim, DeliveryKey, NextStep, Outcome, next_step};
+use crate::store::Store;
+
+/// How often an idle worker looks for retries that came due.
+const TICK: Duration = Duration::from_millis(250);
+/// A lease lasts the destination's timeout plus this margin.
+const LEASE_MARGIN: Duration = Duration::from_secs(30);
+
+struct Gate {
+    circuit: Circuit,
+    paused_until: i64,
+}
+
+pub struct DeliveryWorker {
+    settings: DestinationSettings,
+    destination: Box<dyn Destination>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    gate: Mutex<Gate>,
+    limiter: Option<TokenBucket>,
+    in_flight: Mutex<HashSet<DeliveryKey>>,
+}
+
+impl DeliveryWorker {
+    pub fn new(
+        settings: DestinationSettings,
+        destination: Box<dyn Destination>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let circuit = Circuit::new(settings.circuit.failures, settings.circuit.probe);
+        DeliveryWorker {
+            limiter: settings.rate_limit.map(TokenBucket::new),
+            settings,
+            destination,
+            store,
+            clock,
+            gate: Mutex::new(Gate {
+                circuit,
+                paused_until: 0,
+            }),
+            in_flight: Mutex::new(HashSet::new()),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    pub fn circuit_open(&self) -> bool {
+        self.lock_gate().circuit.is_open()
+    }
+
+    fn lock_gate(&self) -> std::sync::MutexGuard<'_, Gate> {
+        self.gate.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Claims what is due and admitted, up to `free` deliveries; the flag marks a probe.
+    async fn claim(&self, free: usize) -> (Vec<Claim>, bool) {
+        let now = self.clock.now_ms();
+        let (limit, probe) = {
+            let mut gate = self.lock_gate();
+            if gate.paused_until > now || free == 0 {
+                return (Vec::new(), false);
+            }
+            match gate.circuit.admit(now) {
+                Admit::Normal => (free, false),
+                Admit::Probe => (1, true),
+                Admit::Wait(_) => return (Vec::new(), false),
+            }
+        };
+        let lease_until = now + (self.settings.timeout + LEASE_MARGIN).as_millis() as i64;
+        let claims = match self
+            .store
+            .claim(&self.settings.name, now, limit, lease_until)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(destination = %self.settings.name, error = %e, "cannot claim deliveries");
+                Vec::new()
+            }
+        };
+        if probe && claims.is_empty() {
+            self.lock_gate().circuit.probe_unused();
+        }
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        in_flight.extend(claims.iter().map(|c| c.key.clone()));
+        (claims, probe)
+    }
+
+    /// One attempt of one claimed delivery, recorded with its consequence.
+    async fn attempt(self: Arc<Self>, claim: Claim, probe: bool) {
+        if let Some(limiter) = &self.limiter {
+            limiter.acquire().await;
+        }
+        let started_at = self.clock.now_ms();
+        let started = Instant::now();
+        let result = self.destination.deliver(&claim.event, started_at).await;
+        let latency_ms = started.elapsed().as_millis() as i64;
+        let now = self.clock.now_ms();
+        let name = self.settings.name.as_str();
+        {
+            let mut gate = self.lock_gate();
+            match &result.outcome {
+                Outcome::Delivered { .. } => {
+                    if gate.circuit.success() {
+                        tracing::info!(
+                            destination = name,
+                            "circuit closed: the destination answers again"
+                        );
+                    }
+                }
+                Outcome::Throttled { retry_after, .. } => {
+                    let until =
+                        now + retry_after.min(&crate::domain::MAX_RETRY_AFTER).as_millis() as i64;
+                    gate.paused_until = gate.paused_until.max(until);
+                    tracing::info!(
+                        destination = name,
+                        pause_ms = until - now,
+                        "destination asked to pause (Retry-After)"
+                    );
+                }
+                Outcome::Gone { .. } => {}
+                Outcome::Failed { .. } => {
+                    if gate.circuit.failure(now) {
+                        tracing::warn!(
+                            destination = name,
+                            "circuit open: attempts paused, probing"
+                        );
+                    }
+                }
+            }
+        }
+        let counts = !probe && !matches!(result.outcome, Outcome::Throttled { .. });
+        let steps_used = claim.steps_used + u32::from(counts);
+        let next = next_step(
+            &self.settings.retry,
+            steps_used,
+            &result.outcome,
+            counts,
+            now,
+            &mut rand::rng(),
+        );
+        match &next {
+            NextStep::Dead { reason } => {
+                tracing::warn!(destination = name, event = %claim.event.id, reason = %reason, "delivery dead");
+            }
+            NextStep::Delivered => {
+                tracing::debug!(destination = name, event = %claim.event.id, "delivered")
+            }
+            NextStep::RetryAt { at, .. } => {
+                tracing::debug!(destination = name, event = %claim.event.id, retry_in_ms = at - now, "attempt failed")
+            }
+        }
+        let record = AttemptRecord {
+            at: started_at,
+            status_code: result.outcome.status(),
+            latency_ms,
+            error: result.outcome.error(),
+            response_excerpt: result.response_excerpt,
+        };
+        if let Err(e) = self
+            .store
+            .complete(claim.key.clone(), steps_used, record, next)
+            .await
+        {
+            // The lease expires and the delivery is attempted again: at least once.
+            tracing::error!(destination = name, error = %e, "cannot record an attempt");
+        }
+        self.in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&claim.key);
+    }
+
+    /// One pass: claims what is due now and runs those attempts to completion.
+    /// Returns how many attempts were made.
+    pub async fn run_once(self: &Arc<Self>) -> usize {
+        let (claims, probe) = self.claim(self.settings.concurrency as usize).await;
+        let n = claims.len();
+        let mut set = JoinSet::new();
+        for c in claims {
+            set.spawn(self.clone().attempt(c, probe));
+        }
+        while set.join_next().await.is_some() {}
+        n
+    }
+
+    /// Runs until `shutdown`; then lets in-flight attempts finish within `grace` and
+    /// releases the leases of any that did not.
+    pub async fn run(
+        self: Arc<Self>,
+        wakeup: Arc<Notify>,
+        shutdown: CancellationToken,
+        grace: Duration,
+    ) {
+        let mut set = JoinSet::new();
+        loop {
+            let notified = wakeup.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if shutdown.is_cancelled() {
+                break;
+            }
+            let free = (self.settings.concurrency as usize).saturating_sub(set.len());
+            let (claims, probe) = self.claim(free).await;
+            let claimed = !claims.is_empty();
+            for c in claims {
+                set.spawn(self.clone().attempt(c, probe));
+            }
+            if claimed && set.len() < self.settings.concurrency as usize && !probe {
+                continue; // there may be more due right now
+            }
+            tokio::select! {
+                () = &mut notified => {}
+                Some(_) = set.join_next(), if !set.is_empty() => {}
+                () = tokio::time::sleep(TICK) => {}
+                () = shutdown.cancelled() => break,
+            }
+        }
+        let drained =
+            tokio::time::timeout(grace, async { while set.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            set.abort_all();
+            let keys: Vec<DeliveryKey> = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .drain()
+                .collect();
+            tracing::warn!(destination = %self.settings.name, unfinished = keys.len(), "shutdown deadline: releasing leases");
+            if let Err(e) = self.store.release(keys).await {
+                tracing::error!(error = %e, "cannot release leases; they expire on their own");
+            }
+        }
+    }
+}
