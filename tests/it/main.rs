@@ -2,12 +2,16 @@
 //!
 //! - `support`: `TestApp` (in-process app), `Child` (the `inlet` binary as a process), signing.
 //! - `ingest`: every scheme end to end, statuses, dedupe, rejected records.
+//! - `delivery`: destinations receive, retries, Retry-After, dead, circuit, concurrency.
+//! - `receiver`: a scripted HTTP receiver standing in for the user's endpoint.
 //! - `limits`: body size, slow clients, a store that cannot commit, graceful shutdown.
 //! - `crash`: SIGKILL mid-stream loses no acknowledged event; no secret in logs.
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
 
 mod cli;
 mod crash;
+mod delivery;
 mod ingest;
 mod limits;
+mod receiver;
 mod support;

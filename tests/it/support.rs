@@ -25,6 +25,7 @@ pub fn now() -> i64 {
 /// The app running in this process, with its temp folder and a client.
 pub struct TestApp {
     pub base: String,
+    pub workers: Vec<Arc<inlet::workers::DeliveryWorker>>,
     pub store: Arc<dyn Store>,
     pub client: reqwest::Client,
     pub shutdown: CancellationToken,
@@ -63,17 +64,51 @@ impl TestApp {
         )
         .await
         .expect("app builds");
+        TestApp::start(app, store, dir)
+    }
+
+    /// The app with delivery driven by the test: `worker(name).run_once()` on the clock.
+    pub async fn spawn_manual(config: &str) -> (TestApp, Arc<inlet::workers::ManualClock>) {
+        init();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = settings(config, dir.path());
+        let store: Arc<dyn Store> =
+            Arc::new(SqliteStore::open(&s.storage.sqlite_path).expect("store opens"));
+        let clock = Arc::new(inlet::workers::ManualClock::new(
+            chrono::Utc::now().timestamp_millis() + 60_000,
+        ));
+        let app = App::build_with(s, store.clone(), clock.clone())
+            .await
+            .expect("app builds")
+            .with_manual_delivery();
+        (TestApp::start(app, store, dir), clock)
+    }
+
+    fn start(app: App, store: Arc<dyn Store>, dir: tempfile::TempDir) -> TestApp {
         let base = format!("http://{}", app.ingest_addr());
+        let workers = ["app", "slow", "raw", "file"]
+            .iter()
+            .filter_map(|n| app.worker(n))
+            .collect();
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.run(shutdown.clone()));
         TestApp {
             base,
+            workers,
             store,
             client: reqwest::Client::new(),
             shutdown,
             task,
             dir,
         }
+    }
+
+    pub fn worker(&self, name: &str) -> Arc<inlet::workers::DeliveryWorker> {
+        self.workers
+            .iter()
+            .find(|w| w.name() == name)
+            .cloned()
+            .expect("a worker of that name")
     }
 
     pub async fn post(
