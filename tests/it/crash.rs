@@ -176,3 +176,79 @@ async fn no_secret_or_signature_appears_in_logs_or_rejected_records() {
     }
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_killed_while_delivering_delivers_every_acknowledged_event_after_restart() {
+    init();
+    let receiver = crate::receiver::Receiver::start().await;
+    receiver.always(crate::receiver::Reply {
+        status: 200,
+        retry_after: None,
+        delay: Duration::from_millis(20),
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let destination = format!(
+        "[destinations.app]\nkind = \"http\"\nurl = \"{}\"\nsecret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\nconcurrency = 4\n\n[[routes]]\nfrom = [\"stripe\"]\nto = [\"app\"]\n",
+        receiver.url
+    );
+    let config = write_config(dir.path(), &format!("{SOURCES}\n{destination}"));
+    let env = [("TEST_STRIPE_SECRET", SECRET)];
+    let mut child = Child::serve(&config, &env);
+    let client = reqwest::Client::new();
+    let mut acked = Vec::new();
+    for i in 0..300 {
+        let body = format!(r#"{{"id":"evt_k{i}","type":"charge.succeeded"}}"#);
+        if let Some((200, answer)) = send(&client, &child.ingest, SECRET, body.as_bytes()).await {
+            acked.push(answer["id"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    // Kill it while the backlog is being delivered (4 at a time, 20 ms each).
+    let started = Instant::now();
+    while receiver.received().len() < 40 && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.process.kill().expect("SIGKILL");
+    child.process.wait().expect("reaped");
+    let before_restart = receiver.received().len();
+    assert!(
+        before_restart < acked.len(),
+        "the kill came mid-delivery ({before_restart} of {})",
+        acked.len()
+    );
+
+    let mut again = Child::serve(&config, &env);
+    let started = Instant::now();
+    let delivered = |r: &crate::receiver::Receiver| {
+        r.received()
+            .iter()
+            .map(|x| {
+                x.headers["webhook-id"]
+                    .to_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect::<std::collections::HashSet<_>>()
+    };
+    while delivered(&receiver).len() < acked.len() && started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &again.process.id().to_string()])
+        .status();
+    again.process.wait().expect("stops");
+    let got = delivered(&receiver);
+    for id in &acked {
+        assert!(
+            got.contains(id),
+            "{id} was acknowledged but never delivered"
+        );
+    }
+    for r in receiver.received() {
+        let envelope: serde_json::Value = serde_json::from_slice(&r.body).expect("envelope");
+        assert_eq!(
+            r.headers["webhook-id"].to_str().ok(),
+            envelope["id"].as_str(),
+            "a duplicate carries its first copy's webhook-id"
+        );
+    }
+}

@@ -327,3 +327,83 @@ async fn the_file_destination_appends_one_envelope_per_line() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn shutdown_lets_an_in_flight_attempt_finish_and_records_it() {
+    let receiver = Receiver::start().await;
+    receiver.always(Reply {
+        status: 200,
+        retry_after: None,
+        delay: Duration::from_millis(400),
+    });
+    let app = TestApp::spawn(&config(&receiver.url, "")).await;
+    let ids = send(&app, 1).await;
+    receiver.wait_for(1).await;
+    let store = app.store.clone();
+    let path = app.dir.path().join("inlet.db");
+    let dir = app.stop().await;
+    drop(store);
+    let reopened = inlet::store::sqlite::SqliteStore::open(&path).expect("reopens");
+    let event = inlet::store::Store::event(&reopened, &ids[0])
+        .await
+        .expect("reads")
+        .expect("stored");
+    assert_eq!(
+        event.deliveries[0].state, "delivered",
+        "the attempt in flight at shutdown finished and was recorded"
+    );
+    inlet::store::Store::close(&reopened).await;
+    drop(dir);
+}
+
+#[tokio::test]
+async fn retention_prunes_finished_events_and_their_dedupe_keys_but_keeps_pending_ones() {
+    let receiver = Receiver::start().await;
+    let (app, clock) = TestApp::spawn_manual(&config(&receiver.url, "")).await;
+    let ids = send(&app, 2).await;
+    app.worker("app").run_once().await;
+    // A third event whose delivery stays pending.
+    receiver.always(Reply::status(500));
+    let pending = send_one(&app, "evt_pending").await;
+    app.worker("app").run_once().await;
+    clock.advance(Duration::from_secs(15 * 86_400));
+    let pruned = inlet::workers::retention::prune_once(
+        app.store.as_ref(),
+        clock.as_ref(),
+        Duration::from_secs(14 * 86_400),
+    )
+    .await;
+    assert_eq!(pruned, 2);
+    for id in &ids {
+        assert!(app.store.event(id).await.expect("reads").is_none());
+    }
+    assert!(
+        app.store.event(&pending).await.expect("reads").is_some(),
+        "pending deliveries are never pruned"
+    );
+    let again = send(&app, 1).await;
+    assert_ne!(
+        again[0], ids[0],
+        "once pruned, the dedupe key is free again"
+    );
+    app.stop().await;
+}
+
+async fn send_one(app: &TestApp, key: &str) -> String {
+    let body = format!(r#"{{"id":"{key}","type":"charge.succeeded"}}"#);
+    let (_, answer) = app
+        .post(
+            "stripe",
+            &signed(
+                &SchemeSpec::Stripe,
+                "whsec_in",
+                body.as_bytes(),
+                now(),
+                "",
+                "",
+            ),
+            body.as_bytes(),
+        )
+        .await;
+    answer["id"].as_str().expect("id").to_string()
+}
