@@ -40,11 +40,7 @@ impl App {
 
     /// As [`App::build`], with a store and a clock the caller made (tests inject faults and
     /// move time this way).
-    pub async fn build_with(
-        settings: Settings,
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-    ) -> anyhow::Result<App> {
+    pub async fn build_with(settings: Settings, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
         let mut intakes = HashMap::new();
         for (name, source) in &settings.sources {
             let SourceSettings::Webhook(w) = source;
@@ -53,8 +49,7 @@ impl App {
         }
         let mut workers = Vec::new();
         for (name, d) in &settings.destinations {
-            let destination =
-                crate::destinations::build(d).with_context(|| format!("destination {name}"))?;
+            let destination = crate::destinations::build(d).with_context(|| format!("destination {name}"))?;
             workers.push(Arc::new(DeliveryWorker::new(
                 d.clone(),
                 destination,
@@ -64,17 +59,10 @@ impl App {
         }
         let ingest = TcpListener::bind(settings.server.listen)
             .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on {} (server.listen)",
-                    settings.server.listen
-                )
-            })?;
+            .with_context(|| format!("cannot listen on {} (server.listen)", settings.server.listen))?;
         let admin = TcpListener::bind(settings.admin.listen)
             .await
-            .with_context(|| {
-                format!("cannot listen on {} (admin.listen)", settings.admin.listen)
-            })?;
+            .with_context(|| format!("cannot listen on {} (admin.listen)", settings.admin.listen))?;
         let state = AppState {
             settings: Arc::new(settings),
             store,
@@ -132,10 +120,7 @@ impl App {
         let mut background = tokio::task::JoinSet::new();
         if !self.manual_delivery {
             for w in &self.workers {
-                background.spawn(
-                    w.clone()
-                        .run(self.state.wakeup.clone(), shutdown.clone(), grace),
-                );
+                background.spawn(w.clone().run(self.state.wakeup.clone(), shutdown.clone(), grace));
             }
             let (store, clock) = (self.state.store.clone(), self.clock.clone());
             background.spawn(retention::run(

@@ -14,10 +14,6 @@ pub fn init() {
     let _ = if std::io::stderr().is_terminal() {
         builder.try_init()
     } else {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .try_init()
+        builder.json().flatten_event(true).with_current_span(false).try_init()
     };
 }

@@ -19,10 +19,7 @@ pub fn serve(config: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -112,10 +109,7 @@ pub fn check(config: &Path) -> ExitCode {
 
 pub fn init(config: &Path) -> ExitCode {
     if config.exists() {
-        eprintln!(
-            "error: {} exists; inlet init does not overwrite",
-            config.display()
-        );
+        eprintln!("error: {} exists; inlet init does not overwrite", config.display());
         return ExitCode::FAILURE;
     }
     let written = std::fs::OpenOptions::new()

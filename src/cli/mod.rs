@@ -18,13 +18,7 @@ use clap::{Args, Parser, Subcommand};
 )]
 pub struct Cli {
     /// The config file.
-    #[arg(
-        short,
-        long,
-        global = true,
-        env = "INLET_CONFIG",
-        default_value = "inlet.toml"
-    )]
+    #[arg(short, long, global = true, env = "INLET_CONFIG", default_value = "inlet.toml")]
     pub config: PathBuf,
     #[command(subcommand)]
     pub command: Command,

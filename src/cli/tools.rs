@@ -10,9 +10,7 @@ use ::http::{HeaderMap, HeaderName, HeaderValue};
 use super::{SchemeArgs, SendArgs, SignArgs, VerifyArgs};
 use crate::config::values::parse_duration;
 use crate::config::{Settings, SourceSettings, WebhookSource};
-use crate::signature::{
-    self, Algorithm, Encoding, HmacSpec, Scheme, SchemeSpec, Secret, SignInput,
-};
+use crate::signature::{self, Algorithm, Encoding, HmacSpec, Scheme, SchemeSpec, Secret, SignInput};
 use crate::sources::{Accepted, Refusal, WebhookIntake};
 
 fn usage(message: impl std::fmt::Display) -> ExitCode {
@@ -39,10 +37,9 @@ fn parse_headers(lines: &[String]) -> Result<HeaderMap, String> {
         let (name, value) = line
             .split_once(':')
             .ok_or_else(|| format!("bad --header {line:?}: write it as 'Name: value'"))?;
-        let name = HeaderName::from_bytes(name.trim().as_bytes())
-            .map_err(|_| format!("bad header name in {line:?}"))?;
-        let value = HeaderValue::from_str(value.trim())
-            .map_err(|_| format!("bad header value in {line:?}"))?;
+        let name =
+            HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| format!("bad header name in {line:?}"))?;
+        let value = HeaderValue::from_str(value.trim()).map_err(|_| format!("bad header value in {line:?}"))?;
         map.append(name, value);
     }
     Ok(map)
@@ -71,13 +68,13 @@ fn spec_from(args: &SchemeArgs) -> Result<SchemeSpec, String> {
                 .to_ascii_lowercase(),
             algorithm: match args.hmac_algorithm.as_deref() {
                 None => Algorithm::Sha256,
-                Some(a) => Algorithm::parse(a)
-                    .ok_or_else(|| format!("--hmac-algorithm {a:?}: use sha256, sha1 or sha512"))?,
+                Some(a) => {
+                    Algorithm::parse(a).ok_or_else(|| format!("--hmac-algorithm {a:?}: use sha256, sha1 or sha512"))?
+                }
             },
             encoding: match args.hmac_encoding.as_deref() {
                 None => Encoding::Hex,
-                Some(e) => Encoding::parse(e)
-                    .ok_or_else(|| format!("--hmac-encoding {e:?}: use hex or base64"))?,
+                Some(e) => Encoding::parse(e).ok_or_else(|| format!("--hmac-encoding {e:?}: use hex or base64"))?,
             },
             prefix: args.hmac_prefix.clone(),
         }),
@@ -94,10 +91,7 @@ fn source_for(config: &Path, args: &VerifyArgs) -> Result<WebhookSource, String>
             .cloned()
             .ok_or_else(|| format!("no source named {name:?} in {}", config.display()))?;
         if w.public_url.is_none() {
-            w.public_url = settings
-                .server
-                .public_url
-                .map(|base| format!("{base}/webhooks/{name}"));
+            w.public_url = settings.server.public_url.map(|base| format!("{base}/webhooks/{name}"));
         }
         return Ok(w);
     }
@@ -120,11 +114,7 @@ fn source_for(config: &Path, args: &VerifyArgs) -> Result<WebhookSource, String>
         event_type: None,
         version: None,
         occurred_at: None,
-        id_header: args
-            .scheme
-            .id_header
-            .as_ref()
-            .map(|h| h.to_ascii_lowercase()),
+        id_header: args.scheme.id_header.as_ref().map(|h| h.to_ascii_lowercase()),
         type_header: None,
         public_url: None,
     })
@@ -133,11 +123,7 @@ fn source_for(config: &Path, args: &VerifyArgs) -> Result<WebhookSource, String>
 pub fn verify(config: &Path, args: VerifyArgs) -> ExitCode {
     let prepared = (|| {
         let source = source_for(config, &args)?;
-        let url = args
-            .scheme
-            .url
-            .clone()
-            .or_else(|| source.public_url.clone());
+        let url = args.scheme.url.clone().or_else(|| source.public_url.clone());
         if source.spec.scheme().needs_url() && url.is_none() {
             return Err(format!(
                 "--url is required with scheme {}",
@@ -227,13 +213,8 @@ pub fn sign(args: SignArgs) -> ExitCode {
 pub fn send(args: SendArgs) -> ExitCode {
     let prepared = (|| {
         let body = read_body(&args.body)?;
-        let url = args
-            .scheme
-            .url
-            .clone()
-            .unwrap_or_else(|| args.target.clone());
-        let mut headers =
-            signed_headers(&args.scheme, args.id.as_deref(), None, Some(&url), &body)?;
+        let url = args.scheme.url.clone().unwrap_or_else(|| args.target.clone());
+        let mut headers = signed_headers(&args.scheme, args.id.as_deref(), None, Some(&url), &body)?;
         let extra = parse_headers(&args.headers)?;
         if !extra.contains_key(::http::header::CONTENT_TYPE) {
             let form = args.scheme.scheme.as_deref() == Some("twilio")
@@ -251,10 +232,7 @@ pub fn send(args: SendArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => return usage(e),
     };
@@ -274,11 +252,7 @@ pub fn send(args: SendArgs) -> ExitCode {
             Ok(response) => {
                 let status = response.status();
                 let text = response.text().await.unwrap_or_default();
-                println!(
-                    "{} {}",
-                    status.as_u16(),
-                    status.canonical_reason().unwrap_or("")
-                );
+                println!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or(""));
                 println!("{text}");
                 if status.is_success() {
                     ExitCode::SUCCESS

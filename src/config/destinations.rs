@@ -71,15 +71,9 @@ struct RawDestination {
     circuit: Option<RawCircuit>,
 }
 
-const DEFAULT_RETRY: [u64; 12] = [
-    0, 5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 57600, 86400,
-];
+const DEFAULT_RETRY: [u64; 12] = [0, 5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 57600, 86400];
 
-pub fn parse(
-    name: &str,
-    value: toml::Value,
-    base_dir: &Path,
-) -> Result<DestinationSettings, ConfigError> {
+pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<DestinationSettings, ConfigError> {
     let at = |key: &str| format!("destinations.{name}.{key}");
     let raw: RawDestination = typed(value, &format!("destinations.{name}"))?;
     let only = |key: &str, present: bool, kind: &str| -> Result<(), ConfigError> {
@@ -147,12 +141,9 @@ pub fn parse(
             ] {
                 only(key, present, "file")?;
             }
-            let path = raw.path.ok_or_else(|| {
-                ConfigError::at(
-                    at("path"),
-                    "a file destination needs a path (\"-\" is stdout)",
-                )
-            })?;
+            let path = raw
+                .path
+                .ok_or_else(|| ConfigError::at(at("path"), "a file destination needs a path (\"-\" is stdout)"))?;
             DestinationKind::File(if path == "-" {
                 None
             } else if Path::new(&path).is_absolute() {
@@ -164,10 +155,7 @@ pub fn parse(
         "slack" | "command" | "nats" => {
             return Err(ConfigError::at(
                 at("kind"),
-                format!(
-                    "{:?} destinations are not available in this version",
-                    raw.kind
-                ),
+                format!("{:?} destinations are not available in this version", raw.kind),
             ));
         }
         other => {
@@ -185,10 +173,7 @@ pub fn parse(
             ));
         }
         Some(r) => r.into_iter().map(|d| d.0).collect(),
-        None => DEFAULT_RETRY
-            .iter()
-            .map(|s| Duration::from_secs(*s))
-            .collect(),
+        None => DEFAULT_RETRY.iter().map(|s| Duration::from_secs(*s)).collect(),
     };
     let concurrency = raw.concurrency.unwrap_or(16);
     if concurrency == 0 {

@@ -18,9 +18,7 @@ use serde::Deserialize;
 
 use crate::signature::Secret;
 
-pub use destinations::{
-    CircuitSettings, DestinationKind, DestinationSettings, Format, HttpDestination,
-};
+pub use destinations::{CircuitSettings, DestinationKind, DestinationSettings, Format, HttpDestination};
 pub use routes::RouteSettings;
 pub use sources::{SourceSettings, WebhookSource};
 use values::{Dur, Size};
@@ -129,11 +127,7 @@ impl Settings {
     }
 
     /// Parses config text; relative paths resolve against `base_dir`.
-    pub fn parse(
-        text: &str,
-        base_dir: &Path,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Settings, ConfigError> {
+    pub fn parse(text: &str, base_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         let mut doc: toml::Value = toml::from_str::<toml::Table>(text)
             .map(toml::Value::Table)
             .map_err(|e| ConfigError::at("", format!("not valid TOML: {}", e.message())))?;
@@ -141,36 +135,21 @@ impl Settings {
         let root: RawRoot = typed(doc, "")?;
 
         let server = ServerSettings {
-            listen: socket(
-                root.server.listen.as_deref().unwrap_or("0.0.0.0:8080"),
-                "server.listen",
-            )?,
+            listen: socket(root.server.listen.as_deref().unwrap_or("0.0.0.0:8080"), "server.listen")?,
             max_body: root.server.max_body.map_or(1 << 20, |s| s.0),
             public_url: root
                 .server
                 .public_url
                 .map(|u| check_url(&u, "server.public_url"))
                 .transpose()?,
-            shutdown_timeout: root
-                .server
-                .shutdown_timeout
-                .map_or(Duration::from_secs(30), |d| d.0),
-            read_timeout: root
-                .server
-                .read_timeout
-                .map_or(Duration::from_secs(10), |d| d.0),
+            shutdown_timeout: root.server.shutdown_timeout.map_or(Duration::from_secs(30), |d| d.0),
+            read_timeout: root.server.read_timeout.map_or(Duration::from_secs(10), |d| d.0),
         };
         if server.max_body == 0 {
-            return Err(ConfigError::at(
-                "server.max_body",
-                "must be more than 0 bytes",
-            ));
+            return Err(ConfigError::at("server.max_body", "must be more than 0 bytes"));
         }
         let admin = AdminSettings {
-            listen: socket(
-                root.admin.listen.as_deref().unwrap_or("127.0.0.1:8081"),
-                "admin.listen",
-            )?,
+            listen: socket(root.admin.listen.as_deref().unwrap_or("127.0.0.1:8081"), "admin.listen")?,
             token: root
                 .admin
                 .token
@@ -185,16 +164,10 @@ impl Settings {
         }
         let storage = StorageSettings {
             sqlite_path: storage_path(
-                root.storage
-                    .url
-                    .as_deref()
-                    .unwrap_or("sqlite://inlet-data/inlet.db"),
+                root.storage.url.as_deref().unwrap_or("sqlite://inlet-data/inlet.db"),
                 base_dir,
             )?,
-            retention: root
-                .storage
-                .retention
-                .map_or(Duration::from_secs(14 * 86400), |d| d.0),
+            retention: root.storage.retention.map_or(Duration::from_secs(14 * 86400), |d| d.0),
         };
 
         let mut sources = BTreeMap::new();
@@ -234,13 +207,7 @@ impl Settings {
         self.destinations_for(source, event_type)
             .into_iter()
             .filter_map(|name| {
-                let first = self
-                    .destinations
-                    .get(&name)?
-                    .retry
-                    .first()
-                    .copied()
-                    .unwrap_or_default();
+                let first = self.destinations.get(&name)?.retry.first().copied().unwrap_or_default();
                 Some(crate::domain::PendingDelivery {
                     destination: name,
                     due_at: received_at + first.as_millis() as i64,
@@ -264,10 +231,7 @@ impl Settings {
 }
 
 /// Deserializes `value` into `T`, reporting errors at `prefix` + the failing key's path.
-fn typed<T: serde::de::DeserializeOwned>(
-    value: toml::Value,
-    prefix: &str,
-) -> Result<T, ConfigError> {
+fn typed<T: serde::de::DeserializeOwned>(value: toml::Value, prefix: &str) -> Result<T, ConfigError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let inner = e.path().to_string();
         let path = match (prefix.is_empty(), inner == ".") {
@@ -296,12 +260,8 @@ fn interpolate(
                     .find('}')
                     .ok_or_else(|| ConfigError::at(path.clone(), "unclosed ${ in value"))?;
                 let name = &after[..end];
-                let value = env(name).ok_or_else(|| {
-                    ConfigError::at(
-                        path.clone(),
-                        format!("environment variable {name} is not set"),
-                    )
-                })?;
+                let value = env(name)
+                    .ok_or_else(|| ConfigError::at(path.clone(), format!("environment variable {name} is not set")))?;
                 out.push_str(&value);
                 rest = &after[end + 1..];
             }
@@ -333,12 +293,8 @@ fn interpolate(
 }
 
 fn socket(text: &str, path: &str) -> Result<SocketAddr, ConfigError> {
-    text.parse().map_err(|_| {
-        ConfigError::at(
-            path,
-            format!("{text:?} is not an address like \"127.0.0.1:8080\""),
-        )
-    })
+    text.parse()
+        .map_err(|_| ConfigError::at(path, format!("{text:?} is not an address like \"127.0.0.1:8080\"")))
 }
 
 fn check_url(url: &str, path: &str) -> Result<String, ConfigError> {
@@ -361,10 +317,7 @@ fn non_empty_secret(value: String, path: &str) -> Result<Secret, ConfigError> {
 }
 
 fn check_name(name: &str, table: &str) -> Result<(), ConfigError> {
-    let ok = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if ok {
         Ok(())
     } else {
@@ -386,10 +339,7 @@ fn storage_path(url: &str, base_dir: &Path) -> Result<PathBuf, ConfigError> {
         .strip_prefix("sqlite://")
         .ok_or_else(|| ConfigError::at("storage.url", format!("{url:?} is not a sqlite:// URL")))?;
     if rest.is_empty() {
-        return Err(ConfigError::at(
-            "storage.url",
-            "no database file after sqlite://",
-        ));
+        return Err(ConfigError::at("storage.url", "no database file after sqlite://"));
     }
     let path = Path::new(rest);
     Ok(if path.is_absolute() {

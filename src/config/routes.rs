@@ -46,10 +46,7 @@ pub fn parse(
         return Err(ConfigError::at(format!("{prefix}.from"), "names no source"));
     }
     if raw.to.is_empty() {
-        return Err(ConfigError::at(
-            format!("{prefix}.to"),
-            "names no destination",
-        ));
+        return Err(ConfigError::at(format!("{prefix}.to"), "names no destination"));
     }
     for (i, s) in raw.from.iter().enumerate() {
         if !sources.contains_key(s) {

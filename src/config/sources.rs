@@ -66,11 +66,7 @@ struct RawWebhook {
     type_header: Option<String>,
 }
 
-pub fn parse(
-    name: &str,
-    value: toml::Value,
-    server: &ServerSettings,
-) -> Result<SourceSettings, ConfigError> {
+pub fn parse(name: &str, value: toml::Value, server: &ServerSettings) -> Result<SourceSettings, ConfigError> {
     let at = |key: &str| format!("sources.{name}.{key}");
     let kind = value
         .get("kind")
@@ -94,19 +90,14 @@ pub fn parse(
     }
     let mut value = value;
     if let toml::Value::Table(t) = &mut value {
-        t.entry("kind")
-            .or_insert_with(|| toml::Value::String("webhook".into()));
+        t.entry("kind").or_insert_with(|| toml::Value::String("webhook".into()));
     }
     let raw: RawWebhook = typed(value, &format!("sources.{name}"))?;
     let scheme = Scheme::parse(&raw.scheme).ok_or_else(|| {
         let names: Vec<_> = Scheme::ALL.iter().map(|s| s.as_str()).collect();
         ConfigError::at(
             at("scheme"),
-            format!(
-                "unknown scheme {:?}; one of {}",
-                raw.scheme,
-                names.join(", ")
-            ),
+            format!("unknown scheme {:?}; one of {}", raw.scheme, names.join(", ")),
         )
     })?;
     let no_effect = |key: &str, present: bool| -> Result<(), ConfigError> {
@@ -124,18 +115,9 @@ pub fn parse(
         "tolerance",
         raw.tolerance.is_some() && scheme.default_tolerance().is_none(),
     )?;
-    no_effect(
-        "allow_sha1",
-        raw.allow_sha1.is_some() && scheme != Scheme::Github,
-    )?;
-    no_effect(
-        "allow_unsigned",
-        raw.allow_unsigned.is_some() && scheme != Scheme::None,
-    )?;
-    no_effect(
-        "public_url",
-        raw.public_url.is_some() && !scheme.needs_url(),
-    )?;
+    no_effect("allow_sha1", raw.allow_sha1.is_some() && scheme != Scheme::Github)?;
+    no_effect("allow_unsigned", raw.allow_unsigned.is_some() && scheme != Scheme::None)?;
+    no_effect("public_url", raw.public_url.is_some() && !scheme.needs_url())?;
     for (key, present) in [
         ("header", raw.header.is_some()),
         ("algorithm", raw.algorithm.is_some()),
@@ -192,10 +174,7 @@ pub fn parse(
     if scheme == Scheme::None {
         no_effect("secrets", !secrets.is_empty())?;
     } else if secrets.is_empty() {
-        return Err(ConfigError::at(
-            at("secrets"),
-            "at least one secret is required",
-        ));
+        return Err(ConfigError::at(at("secrets"), "at least one secret is required"));
     }
     let secrets: Vec<Secret> = secrets
         .into_iter()
@@ -216,10 +195,7 @@ pub fn parse(
         return Err(ConfigError::at(at("secrets"), e.to_string()));
     }
 
-    let public_url = raw
-        .public_url
-        .map(|u| check_url(&u, &at("public_url")))
-        .transpose()?;
+    let public_url = raw.public_url.map(|u| check_url(&u, &at("public_url"))).transpose()?;
     if scheme.needs_url() && public_url.is_none() && server.public_url.is_none() {
         return Err(ConfigError::at(
             at("public_url"),
@@ -246,12 +222,10 @@ pub fn parse(
 }
 
 fn hmac_spec(raw: &RawWebhook, at: &dyn Fn(&str) -> String) -> Result<HmacSpec, ConfigError> {
-    let header = raw.header.clone().ok_or_else(|| {
-        ConfigError::at(
-            at("header"),
-            "scheme \"hmac\" needs the name of the signature header",
-        )
-    })?;
+    let header = raw
+        .header
+        .clone()
+        .ok_or_else(|| ConfigError::at(at("header"), "scheme \"hmac\" needs the name of the signature header"))?;
     if ::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
         return Err(ConfigError::at(
             at("header"),
@@ -260,17 +234,14 @@ fn hmac_spec(raw: &RawWebhook, at: &dyn Fn(&str) -> String) -> Result<HmacSpec, 
     }
     let algorithm = match raw.algorithm.as_deref() {
         None => Algorithm::Sha256,
-        Some(a) => Algorithm::parse(a).ok_or_else(|| {
-            ConfigError::at(
-                at("algorithm"),
-                format!("{a:?}: use sha256, sha1 or sha512"),
-            )
-        })?,
+        Some(a) => Algorithm::parse(a)
+            .ok_or_else(|| ConfigError::at(at("algorithm"), format!("{a:?}: use sha256, sha1 or sha512")))?,
     };
     let encoding = match raw.encoding.as_deref() {
         None => Encoding::Hex,
-        Some(e) => Encoding::parse(e)
-            .ok_or_else(|| ConfigError::at(at("encoding"), format!("{e:?}: use hex or base64")))?,
+        Some(e) => {
+            Encoding::parse(e).ok_or_else(|| ConfigError::at(at("encoding"), format!("{e:?}: use hex or base64")))?
+        }
     };
     Ok(HmacSpec {
         header: header.to_ascii_lowercase(),

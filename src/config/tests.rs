@@ -32,10 +32,7 @@ fn an_empty_file_gives_the_documented_defaults() {
     assert_eq!(s.server.listen.to_string(), "0.0.0.0:8080");
     assert_eq!(s.server.max_body, 1 << 20);
     assert_eq!(s.admin.listen.to_string(), "127.0.0.1:8081");
-    assert_eq!(
-        s.storage.sqlite_path,
-        Path::new("/etc/inlet/inlet-data/inlet.db")
-    );
+    assert_eq!(s.storage.sqlite_path, Path::new("/etc/inlet/inlet-data/inlet.db"));
     assert_eq!(s.storage.retention, Duration::from_secs(14 * 86400));
 }
 
@@ -51,10 +48,7 @@ fn secrets_are_read_from_the_environment_and_never_printed() {
 #[test]
 fn a_missing_environment_variable_names_the_variable_and_the_key() {
     let e = err(&STRIPE.replace("STRIPE_SECRET", "NOPE"));
-    assert_eq!(
-        e,
-        "sources.stripe.secrets[0]: environment variable NOPE is not set"
-    );
+    assert_eq!(e, "sources.stripe.secrets[0]: environment variable NOPE is not set");
 }
 
 #[test]
@@ -64,10 +58,7 @@ fn unknown_keys_are_errors_with_their_path() {
             .starts_with("server.listen_port: unknown field `listen_port`")
     );
     let e = err(&format!("{STRIPE}colour = \"blue\"\n"));
-    assert!(
-        e.starts_with("sources.stripe.colour: unknown field `colour`"),
-        "{e}"
-    );
+    assert!(e.starts_with("sources.stripe.colour: unknown field `colour`"), "{e}");
     assert!(err("[nope]\n").contains("unknown field `nope`"));
 }
 
@@ -79,26 +70,16 @@ fn bad_values_name_their_key_path() {
     assert!(err("[server]\nlisten = \"port 80\"\n").starts_with("server.listen: "));
     assert!(err(&format!("{STRIPE}id = \"data.id\"\n")).starts_with("sources.stripe.id: "));
     assert!(
-        err("[sources.x]\nscheme = \"stripey\"\nsecrets = [\"a\"]\n")
-            .starts_with("sources.x.scheme: unknown scheme")
+        err("[sources.x]\nscheme = \"stripey\"\nsecrets = [\"a\"]\n").starts_with("sources.x.scheme: unknown scheme")
     );
 }
 
 #[test]
 fn settings_without_effect_are_errors() {
     let github = "[sources.gh]\nscheme = \"github\"\nsecrets = [\"s\"]\n";
-    assert!(
-        err(&format!("{github}tolerance = \"5m\"\n"))
-            .starts_with("sources.gh.tolerance: has no effect")
-    );
-    assert!(
-        err(&format!("{STRIPE}allow_sha1 = true\n"))
-            .starts_with("sources.stripe.allow_sha1: has no effect")
-    );
-    assert!(
-        err(&format!("{STRIPE}header = \"X-Sig\"\n"))
-            .starts_with("sources.stripe.header: has no effect")
-    );
+    assert!(err(&format!("{github}tolerance = \"5m\"\n")).starts_with("sources.gh.tolerance: has no effect"));
+    assert!(err(&format!("{STRIPE}allow_sha1 = true\n")).starts_with("sources.stripe.allow_sha1: has no effect"));
+    assert!(err(&format!("{STRIPE}header = \"X-Sig\"\n")).starts_with("sources.stripe.header: has no effect"));
     parse(&format!("{github}allow_sha1 = true\n")).expect("allow_sha1 belongs to github");
 }
 
@@ -108,25 +89,20 @@ fn empty_secrets_and_unsigned_sources_need_care() {
         err(&STRIPE.replace("${STRIPE_SECRET}", "${EMPTY}"))
             .starts_with("sources.stripe.secrets[0]: must not be empty")
     );
-    assert!(
-        err("[sources.s]\nscheme = \"stripe\"\n")
-            .starts_with("sources.s.secrets: at least one secret")
-    );
+    assert!(err("[sources.s]\nscheme = \"stripe\"\n").starts_with("sources.s.secrets: at least one secret"));
     assert!(err("[sources.open]\nscheme = \"none\"\n").starts_with("sources.open.allow_unsigned"));
-    parse("[sources.open]\nscheme = \"none\"\nallow_unsigned = true\n")
-        .expect("explicitly unsigned");
+    parse("[sources.open]\nscheme = \"none\"\nallow_unsigned = true\n").expect("explicitly unsigned");
     let e = err("[sources.sw]\nscheme = \"standard\"\nsecrets = [\"whsec_***\"]\n");
     assert!(e.starts_with("sources.sw.secrets: "), "{e}");
 }
 
 #[test]
 fn url_signing_schemes_need_a_public_url() {
-    assert!(
-        err("[sources.t]\nscheme = \"twilio\"\nsecrets = [\"tok\"]\n")
-            .starts_with("sources.t.public_url")
-    );
-    parse("[server]\npublic_url = \"https://hooks.example.com\"\n[sources.t]\nscheme = \"twilio\"\nsecrets = [\"tok\"]\n")
-        .expect("server.public_url suffices");
+    assert!(err("[sources.t]\nscheme = \"twilio\"\nsecrets = [\"tok\"]\n").starts_with("sources.t.public_url"));
+    parse(
+        "[server]\npublic_url = \"https://hooks.example.com\"\n[sources.t]\nscheme = \"twilio\"\nsecrets = [\"tok\"]\n",
+    )
+    .expect("server.public_url suffices");
 }
 
 #[test]
@@ -137,8 +113,7 @@ fn the_admin_token_is_required_off_loopback() {
 
 #[test]
 fn routes_refer_to_known_sources_and_destinations() {
-    let base =
-        format!("{STRIPE}[destinations.app]\nkind = \"http\"\nurl = \"http://127.0.0.1:3000/e\"\n");
+    let base = format!("{STRIPE}[destinations.app]\nkind = \"http\"\nurl = \"http://127.0.0.1:3000/e\"\n");
     let ok = parse(&format!(
         "{base}[[routes]]\nfrom = [\"stripe\"]\nevents = [\"charge.*\"]\nto = [\"app\"]\n"
     ))
@@ -147,22 +122,15 @@ fn routes_refer_to_known_sources_and_destinations() {
         ok.destinations_for("stripe", Some("charge.succeeded")),
         vec!["app".to_string()]
     );
-    assert!(
-        ok.destinations_for("stripe", Some("invoice.paid"))
-            .is_empty()
-    );
+    assert!(ok.destinations_for("stripe", Some("invoice.paid")).is_empty());
     assert!(ok.destinations_for("stripe", None).is_empty());
     assert!(
-        err(&format!(
-            "{base}[[routes]]\nfrom = [\"strip\"]\nto = [\"app\"]\n"
-        ))
-        .starts_with("routes[0].from[0]: no source named")
+        err(&format!("{base}[[routes]]\nfrom = [\"strip\"]\nto = [\"app\"]\n"))
+            .starts_with("routes[0].from[0]: no source named")
     );
     assert!(
-        err(&format!(
-            "{base}[[routes]]\nfrom = [\"stripe\"]\nto = [\"ap\"]\n"
-        ))
-        .starts_with("routes[0].to[0]: no destination named")
+        err(&format!("{base}[[routes]]\nfrom = [\"stripe\"]\nto = [\"ap\"]\n"))
+            .starts_with("routes[0].to[0]: no destination named")
     );
 }
 
@@ -177,14 +145,8 @@ fn sqlite_urls_resolve_relative_to_the_config_folder() {
 
 #[test]
 fn the_starter_config_and_the_quickstart_example_are_valid() {
-    let env = |name: &str| {
-        Some(format!(
-            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw{}",
-            name.len()
-        ))
-    };
-    Settings::parse(include_str!("../cli/starter.toml"), Path::new("."), &env)
-        .expect("starter is valid");
+    let env = |name: &str| Some(format!("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw{}", name.len()));
+    Settings::parse(include_str!("../cli/starter.toml"), Path::new("."), &env).expect("starter is valid");
     Settings::parse(
         include_str!("../../examples/quickstart.toml"),
         Path::new("examples"),

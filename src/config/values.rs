@@ -10,9 +10,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| {
-        format!("{text:?} is not a duration like \"300ms\", \"10s\", \"5m\", \"2h\" or \"14d\"")
-    })?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like \"300ms\", \"10s\", \"5m\", \"2h\" or \"14d\""))?;
     let ms = match unit {
         "ms" => 1,
         "s" => 1_000,
@@ -47,13 +47,10 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "MB" => 1_000_000,
         "GB" => 1_000_000_000,
         _ => {
-            return Err(format!(
-                "{text:?} has an unknown unit: use B, KiB, MiB or GiB"
-            ));
+            return Err(format!("{text:?} has an unknown unit: use B, KiB, MiB or GiB"));
         }
     };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("{text:?} is too large"))
+    n.checked_mul(mult).ok_or_else(|| format!("{text:?} is too large"))
 }
 
 /// A rate limit: `"N/s"`, `"N/min"`, `"N/h"`.
@@ -128,9 +125,7 @@ pub struct Dur(pub Duration);
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        parse_duration(&s)
-            .map(Dur)
-            .map_err(serde::de::Error::custom)
+        parse_duration(&s).map(Dur).map_err(serde::de::Error::custom)
     }
 }
 
@@ -152,9 +147,7 @@ pub struct RateField(pub Rate);
 impl<'de> Deserialize<'de> for RateField {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        parse_rate(&s)
-            .map(RateField)
-            .map_err(serde::de::Error::custom)
+        parse_rate(&s).map(RateField).map_err(serde::de::Error::custom)
     }
 }
 
@@ -203,10 +196,7 @@ mod tests {
                 per: Duration::from_secs(1)
             })
         );
-        assert_eq!(
-            parse_rate("100/min").map(|r| r.per),
-            Ok(Duration::from_secs(60))
-        );
+        assert_eq!(parse_rate("100/min").map(|r| r.per), Ok(Duration::from_secs(60)));
         assert!(parse_rate("0/s").is_err());
         assert!(parse_rate("5 per second").is_err());
     }

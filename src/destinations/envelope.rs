@@ -94,10 +94,7 @@ mod tests {
     #[test]
     fn other_bodies_go_as_base64() {
         let text = String::from_utf8(envelope_bytes(&event(b"a=1&b=2"))).expect("utf-8");
-        assert!(
-            text.ends_with(r#""payload_base64":"YT0xJmI9Mg=="}"#),
-            "{text}"
-        );
+        assert!(text.ends_with(r#""payload_base64":"YT0xJmI9Mg=="}"#), "{text}");
         assert!(!text.contains("\"payload\""));
     }
 }

@@ -25,10 +25,7 @@ impl FileDestination {
                 if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)?;
                 }
-                let f = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(p)?;
+                let f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
                 Some(Arc::new(Mutex::new(f)))
             }
         };

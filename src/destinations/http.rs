@@ -41,10 +41,7 @@ impl HttpDestination {
     fn headers(&self, event: &EventRecord, body: &[u8], now: i64) -> HeaderMap {
         let mut map = HeaderMap::new();
         let mut put = |name: &str, value: &str| {
-            if let (Ok(n), Ok(v)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
+            if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
                 map.insert(n, v);
             }
         };
@@ -118,9 +115,7 @@ impl Destination for HttpDestination {
             .and_then(|v| parse_retry_after(v, now));
         let excerpt = excerpt(response).await;
         let outcome = match status {
-            200..=299 => Outcome::Delivered {
-                status: Some(status),
-            },
+            200..=299 => Outcome::Delivered { status: Some(status) },
             410 => Outcome::Gone { status },
             429 | 503 if retry_after.is_some() => Outcome::Throttled {
                 status,

@@ -27,6 +27,16 @@ pub struct Claim {
     pub event: EventRecord,
 }
 
+/// The result of one attempt, to record: the attempt and what it leads to.
+#[derive(Clone, Debug)]
+pub struct Completion {
+    pub key: DeliveryKey,
+    /// The delivery's new count of schedule steps used.
+    pub steps_used: u32,
+    pub attempt: AttemptRecord,
+    pub next: super::NextStep,
+}
+
 /// One attempt as recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttemptRecord {

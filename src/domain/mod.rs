@@ -6,8 +6,6 @@ mod delivery;
 mod event;
 mod retry;
 
-pub use delivery::{
-    AttemptRecord, Claim, DeliveryKey, DeliveryState, DeliveryView, PendingDelivery,
-};
+pub use delivery::{AttemptRecord, Claim, Completion, DeliveryKey, DeliveryState, DeliveryView, PendingDelivery};
 pub use event::{EventRecord, Ingested, NewEvent, RejectedRequest, StoredEvent, Via, new_event_id};
 pub use retry::{MAX_RETRY_AFTER, NextStep, Outcome, next_step, parse_retry_after};

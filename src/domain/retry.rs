@@ -44,13 +44,9 @@ impl Outcome {
     pub fn error(&self) -> Option<String> {
         match self {
             Outcome::Delivered { .. } => None,
-            Outcome::Throttled {
-                status,
-                retry_after,
-            } => Some(format!(
-                "{status}: throttled for {}s",
-                retry_after.as_secs()
-            )),
+            Outcome::Throttled { status, retry_after } => {
+                Some(format!("{status}: throttled for {}s", retry_after.as_secs()))
+            }
             Outcome::Gone { status } => Some(format!("{status}: the destination is gone")),
             Outcome::Failed { error, .. } => Some(error.clone()),
         }
@@ -91,9 +87,7 @@ pub fn next_step(
             at: now + millis((*retry_after).min(MAX_RETRY_AFTER)),
             used_step: false,
         },
-        Outcome::Failed {
-            error, retry_after, ..
-        } => {
+        Outcome::Failed { error, retry_after, .. } => {
             if !counts {
                 return NextStep::RetryAt {
                     at: now,
@@ -125,9 +119,7 @@ pub fn parse_retry_after(value: &str, now: i64) -> Option<Duration> {
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    let at = chrono::DateTime::parse_from_rfc2822(v)
-        .ok()?
-        .timestamp_millis();
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?.timestamp_millis();
     Some(Duration::from_millis(u64::try_from(at - now).unwrap_or(0)))
 }
 
@@ -153,10 +145,7 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         for _ in 0..200 {
             match next_step(&schedule(), 1, &failed(None), true, 0, &mut rng) {
-                NextStep::RetryAt {
-                    at,
-                    used_step: true,
-                } => assert!((4_000..=6_000).contains(&at), "{at}"),
+                NextStep::RetryAt { at, used_step: true } => assert!((4_000..=6_000).contains(&at), "{at}"),
                 other => panic!("{other:?}"),
             }
         }
@@ -200,14 +189,7 @@ mod tests {
     fn gone_is_dead_at_once_and_probes_use_no_step() {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         assert!(matches!(
-            next_step(
-                &schedule(),
-                1,
-                &Outcome::Gone { status: 410 },
-                true,
-                0,
-                &mut rng
-            ),
+            next_step(&schedule(), 1, &Outcome::Gone { status: 410 }, true, 0, &mut rng),
             NextStep::Dead { .. }
         ));
         assert_eq!(

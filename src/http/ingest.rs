@@ -23,11 +23,7 @@ use crate::store::StoreError;
 /// dedupe absorbs the retry if the commit did land).
 const COMMIT_WAIT: Duration = Duration::from_secs(10);
 
-pub async fn receive(
-    State(state): State<AppState>,
-    Path(source): Path<String>,
-    request: Request,
-) -> Response {
+pub async fn receive(State(state): State<AppState>, Path(source): Path<String>, request: Request) -> Response {
     let Some(intake) = state.intakes.get(&source) else {
         return error(StatusCode::NOT_FOUND, "unknown_source");
     };
@@ -77,11 +73,9 @@ pub async fn receive(
 
     let event = NewEvent {
         id: new_event_id(),
-        destinations: state.settings.pending_deliveries(
-            &source,
-            draft.event_type.as_deref(),
-            now.timestamp_millis(),
-        ),
+        destinations: state
+            .settings
+            .pending_deliveries(&source, draft.event_type.as_deref(), now.timestamp_millis()),
         source: source.clone(),
         dedupe_group: intake.source.dedupe_group.clone(),
         dedupe_key: draft.dedupe_key,
@@ -104,8 +98,7 @@ async fn commit(state: &AppState, intake: &WebhookIntake, event: NewEvent) -> Re
                 state.wakeup.notify_waiters();
             }
             tracing::debug!(source, id = %ingested.id, duplicate = ingested.duplicate, "webhook accepted");
-            Json(json!({ "received": true, "id": ingested.id, "duplicate": ingested.duplicate }))
-                .into_response()
+            Json(json!({ "received": true, "id": ingested.id, "duplicate": ingested.duplicate })).into_response()
         }
         Ok(Err(StoreError::Busy)) => {
             tracing::warn!(source, "write queue full: answering 503");
@@ -116,10 +109,7 @@ async fn commit(state: &AppState, intake: &WebhookIntake, event: NewEvent) -> Re
             unavailable(5)
         }
         Err(_) => {
-            tracing::error!(
-                source,
-                "commit took longer than {COMMIT_WAIT:?}: answering 503"
-            );
+            tracing::error!(source, "commit took longer than {COMMIT_WAIT:?}: answering 503");
             unavailable(5)
         }
     }
@@ -143,13 +133,7 @@ async fn read_body(body: Body, max: u64, timeout: Duration) -> Result<Bytes, Bod
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
 }
 
 fn error(status: StatusCode, code: &str) -> Response {

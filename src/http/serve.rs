@@ -19,12 +19,7 @@ pub struct ServeOptions {
 }
 
 /// Serves `router` on `listener` until `shutdown`, then drains connections.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: CancellationToken,
-    options: ServeOptions,
-) {
+pub async fn serve(listener: TcpListener, router: Router, shutdown: CancellationToken, options: ServeOptions) {
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder

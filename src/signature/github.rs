@@ -12,20 +12,12 @@ impl Verifier for GithubVerifier {
     fn verify(&self, req: &Request<'_>, _now: i64) -> Result<(), VerifyError> {
         if let Some(value) = req.header(&["x-hub-signature-256"]) {
             let sig = decode(value, "sha256=", "X-Hub-Signature-256")?;
-            return matches(
-                self.keys
-                    .iter()
-                    .any(|k| mac::verify_sha256(k, &[req.body], &sig)),
-            );
+            return matches(self.keys.iter().any(|k| mac::verify_sha256(k, &[req.body], &sig)));
         }
         match req.header(&["x-hub-signature"]) {
             Some(value) if self.allow_sha1 => {
                 let sig = decode(value, "sha1=", "X-Hub-Signature")?;
-                matches(
-                    self.keys
-                        .iter()
-                        .any(|k| mac::verify_sha1(k, &[req.body], &sig)),
-                )
+                matches(self.keys.iter().any(|k| mac::verify_sha1(k, &[req.body], &sig)))
             }
             Some(_) => Err(VerifyError::new(
                 ErrorKind::NoSupportedScheme,
@@ -44,11 +36,7 @@ fn decode(value: &str, prefix: &str, header: &str) -> Result<Vec<u8>, VerifyErro
 }
 
 fn matches(ok: bool) -> Result<(), VerifyError> {
-    if ok {
-        Ok(())
-    } else {
-        Err(VerifyError::mismatch())
-    }
+    if ok { Ok(()) } else { Err(VerifyError::mismatch()) }
 }
 
 pub fn sign(key: &[u8], input: &SignInput<'_>) -> Vec<(String, String)> {

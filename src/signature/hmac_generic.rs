@@ -58,9 +58,9 @@ impl Verifier for HmacVerifier {
         let header = self.spec.header.as_str();
         let mut value = req.required(&[header])?;
         if let Some(prefix) = &self.spec.prefix {
-            value = value.strip_prefix(prefix.as_str()).ok_or_else(|| {
-                VerifyError::malformed(header, &format!("does not start with {prefix:?}"))
-            })?;
+            value = value
+                .strip_prefix(prefix.as_str())
+                .ok_or_else(|| VerifyError::malformed(header, &format!("does not start with {prefix:?}")))?;
         }
         let sig = match self.spec.encoding {
             Encoding::Hex => hex::decode(value.trim()).ok(),

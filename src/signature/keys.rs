@@ -26,9 +26,7 @@ impl fmt::Debug for Secret {
 /// A secret that cannot be used by its scheme, or a signing input that is missing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyError {
-    #[error(
-        "a standard webhooks secret must be whsec_<base64> (HMAC) or whpk_/whsk_<base64> (Ed25519): {0}"
-    )]
+    #[error("a standard webhooks secret must be whsec_<base64> (HMAC) or whpk_/whsk_<base64> (Ed25519): {0}")]
     Standard(String),
     #[error("scheme {0} signs the URL the provider calls: give the URL")]
     UrlRequired(&'static str),

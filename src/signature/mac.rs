@@ -38,8 +38,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 fn mac<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> M {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut m = <M as KeyInit>::new_from_slice(key)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut m = <M as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     for p in parts {
         m.update(p);
     }

@@ -204,10 +204,7 @@ impl VerifyError {
         Self::new(ErrorKind::MalformedHeader, format!("{header}: {why}"))
     }
     pub fn mismatch() -> Self {
-        Self::new(
-            ErrorKind::InvalidSignature,
-            "no signature matches any secret",
-        )
+        Self::new(ErrorKind::InvalidSignature, "no signature matches any secret")
     }
 }
 
@@ -234,8 +231,7 @@ impl<'a> Request<'a> {
     }
 
     fn required(&self, names: &[&str]) -> Result<&'a str, VerifyError> {
-        self.header(names)
-            .ok_or_else(|| VerifyError::missing(names[0]))
+        self.header(names).ok_or_else(|| VerifyError::missing(names[0]))
     }
 
     fn url(&self) -> Result<&'a str, VerifyError> {
@@ -282,25 +278,16 @@ pub fn verifier(
             .collect::<Vec<_>>()
     };
     Ok(match spec {
-        SchemeSpec::Stripe => Box::new(stripe::StripeVerifier {
-            keys: raw(),
-            window,
-        }),
+        SchemeSpec::Stripe => Box::new(stripe::StripeVerifier { keys: raw(), window }),
         SchemeSpec::Standard => Box::new(standard::StandardVerifier::new(secrets, window)?),
         SchemeSpec::Github { allow_sha1 } => Box::new(github::GithubVerifier {
             keys: raw(),
             allow_sha1: *allow_sha1,
         }),
         SchemeSpec::Shopify => Box::new(shopify::ShopifyVerifier { keys: raw() }),
-        SchemeSpec::Slack => Box::new(slack::SlackVerifier {
-            keys: raw(),
-            window,
-        }),
+        SchemeSpec::Slack => Box::new(slack::SlackVerifier { keys: raw(), window }),
         SchemeSpec::Twilio => Box::new(twilio::TwilioVerifier { keys: raw() }),
-        SchemeSpec::Paddle => Box::new(paddle::PaddleVerifier {
-            keys: raw(),
-            window,
-        }),
+        SchemeSpec::Paddle => Box::new(paddle::PaddleVerifier { keys: raw(), window }),
         SchemeSpec::Square => Box::new(square::SquareVerifier { keys: raw() }),
         SchemeSpec::Hmac(h) => Box::new(hmac_generic::HmacVerifier {
             spec: h.clone(),
@@ -311,17 +298,9 @@ pub fn verifier(
 }
 
 /// The headers a provider using `spec` would send for `input`, as `(name, value)` pairs.
-pub fn sign(
-    spec: &SchemeSpec,
-    secret: &Secret,
-    input: &SignInput<'_>,
-) -> Result<Vec<(String, String)>, KeyError> {
+pub fn sign(spec: &SchemeSpec, secret: &Secret, input: &SignInput<'_>) -> Result<Vec<(String, String)>, KeyError> {
     let key = secret.expose().as_bytes();
-    let needs_url = || {
-        input
-            .url
-            .ok_or(KeyError::UrlRequired(spec.scheme().as_str()))
-    };
+    let needs_url = || input.url.ok_or(KeyError::UrlRequired(spec.scheme().as_str()));
     Ok(match spec {
         SchemeSpec::Stripe => stripe::sign(key, input),
         SchemeSpec::Standard => standard::sign(secret, input)?,

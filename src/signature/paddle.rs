@@ -1,9 +1,7 @@
 //! Paddle Billing: `Paddle-Signature: ts=…;h1=…[;h1=…]` over `{ts}:{body}`, HMAC-SHA256
 //! hex keyed with the whole secret string. Unknown keys (a future `h2`) are ignored.
 
-use super::{
-    ErrorKind, Request, SignInput, Verifier, VerifyError, check_window, mac, parse_timestamp,
-};
+use super::{ErrorKind, Request, SignInput, Verifier, VerifyError, check_window, mac, parse_timestamp};
 
 pub struct PaddleVerifier {
     pub keys: Vec<Vec<u8>>,
@@ -16,9 +14,10 @@ impl Verifier for PaddleVerifier {
         let mut ts = None;
         let mut candidates = Vec::new();
         for item in value.split(';') {
-            let (k, v) = item.trim().split_once('=').ok_or_else(|| {
-                VerifyError::malformed("Paddle-Signature", "an element is not key=value")
-            })?;
+            let (k, v) = item
+                .trim()
+                .split_once('=')
+                .ok_or_else(|| VerifyError::malformed("Paddle-Signature", "an element is not key=value"))?;
             match k.trim() {
                 "ts" => ts = Some(v.trim()),
                 "h1" => candidates.push(v.trim()),
@@ -28,19 +27,13 @@ impl Verifier for PaddleVerifier {
         let t = ts.ok_or_else(|| VerifyError::malformed("Paddle-Signature", "no ts= element"))?;
         let ts = parse_timestamp(t)?;
         if candidates.is_empty() {
-            return Err(VerifyError::new(
-                ErrorKind::NoSupportedScheme,
-                "no h1 signature",
-            ));
+            return Err(VerifyError::new(ErrorKind::NoSupportedScheme, "no h1 signature"));
         }
-        let ok = candidates
-            .iter()
-            .filter_map(|c| hex::decode(c).ok())
-            .any(|sig| {
-                self.keys
-                    .iter()
-                    .any(|k| mac::verify_sha256(k, &[t.as_bytes(), b":", req.body], &sig))
-            });
+        let ok = candidates.iter().filter_map(|c| hex::decode(c).ok()).any(|sig| {
+            self.keys
+                .iter()
+                .any(|k| mac::verify_sha256(k, &[t.as_bytes(), b":", req.body], &sig))
+        });
         if !ok {
             return Err(VerifyError::mismatch());
         }

@@ -11,13 +11,8 @@ pub struct ShopifyVerifier {
 impl Verifier for ShopifyVerifier {
     fn verify(&self, req: &Request<'_>, _now: i64) -> Result<(), VerifyError> {
         let value = req.required(&["x-shopify-hmac-sha256", "shopify-hmac-sha256"])?;
-        let sig = b64::decode(value)
-            .ok_or_else(|| VerifyError::malformed("X-Shopify-Hmac-Sha256", "not base64"))?;
-        if self
-            .keys
-            .iter()
-            .any(|k| mac::verify_sha256(k, &[req.body], &sig))
-        {
+        let sig = b64::decode(value).ok_or_else(|| VerifyError::malformed("X-Shopify-Hmac-Sha256", "not base64"))?;
+        if self.keys.iter().any(|k| mac::verify_sha256(k, &[req.body], &sig)) {
             Ok(())
         } else {
             Err(VerifyError::mismatch())

@@ -1,9 +1,7 @@
 //! Slack: `X-Slack-Signature: v0=<hex>` over `v0:{X-Slack-Request-Timestamp}:{body}`,
 //! HMAC-SHA256 with the signing secret; the timestamp window applies both ways.
 
-use super::{
-    ErrorKind, Request, SignInput, Verifier, VerifyError, check_window, mac, parse_timestamp,
-};
+use super::{ErrorKind, Request, SignInput, Verifier, VerifyError, check_window, mac, parse_timestamp};
 
 pub struct SlackVerifier {
     pub keys: Vec<Vec<u8>>,
@@ -24,8 +22,7 @@ impl Verifier for SlackVerifier {
                 format!("signature version {version:?}"),
             ));
         }
-        let sig = hex::decode(hex_sig)
-            .map_err(|_| VerifyError::malformed("X-Slack-Signature", "not hex"))?;
+        let sig = hex::decode(hex_sig).map_err(|_| VerifyError::malformed("X-Slack-Signature", "not hex"))?;
         let ok = self
             .keys
             .iter()

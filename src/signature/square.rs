@@ -28,8 +28,5 @@ impl Verifier for SquareVerifier {
 }
 
 pub fn sign(key: &[u8], url: &str, body: &[u8]) -> Vec<(String, String)> {
-    vec![(
-        HEADER.into(),
-        b64::encode(&mac::sha256(key, &[url.as_bytes(), body])),
-    )]
+    vec![(HEADER.into(), b64::encode(&mac::sha256(key, &[url.as_bytes(), body])))]
 }

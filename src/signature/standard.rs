@@ -6,10 +6,7 @@
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 
 use super::mac::{self, b64};
-use super::{
-    ErrorKind, KeyError, Request, Secret, SignInput, Verifier, VerifyError, check_window,
-    parse_timestamp,
-};
+use super::{ErrorKind, KeyError, Request, Secret, SignInput, Verifier, VerifyError, check_window, parse_timestamp};
 
 const ID: &[&str] = &["webhook-id", "svix-id"];
 const TIMESTAMP: &[&str] = &["webhook-timestamp", "svix-timestamp"];
@@ -27,9 +24,7 @@ impl Key {
         let bad = |why: &str| KeyError::Standard(why.to_string());
         if let Some(rest) = secret.strip_prefix("whpk_") {
             let bytes = b64::decode(rest).ok_or_else(|| bad("whpk_ part is not base64"))?;
-            let arr: [u8; 32] = bytes
-                .try_into()
-                .map_err(|_| bad("whpk_ key is not 32 bytes"))?;
+            let arr: [u8; 32] = bytes.try_into().map_err(|_| bad("whpk_ key is not 32 bytes"))?;
             return VerifyingKey::from_bytes(&arr)
                 .map(Key::Public)
                 .map_err(|_| bad("whpk_ key is not an Ed25519 point"));
@@ -81,10 +76,7 @@ impl Verifier for StandardVerifier {
         let t = req.required(TIMESTAMP)?;
         let list = req.required(SIGNATURE)?;
         let ts = parse_timestamp(t)?;
-        let entries: Vec<(&str, &str)> = list
-            .split_whitespace()
-            .filter_map(|e| e.split_once(','))
-            .collect();
+        let entries: Vec<(&str, &str)> = list.split_whitespace().filter_map(|e| e.split_once(',')).collect();
         if entries.is_empty() {
             return Err(VerifyError::malformed(
                 "webhook-signature",
@@ -99,21 +91,14 @@ impl Verifier for StandardVerifier {
                 "v1" if !self.hmac_keys.is_empty() => {
                     supported = true;
                     if let Some(sig) = b64::decode(sig) {
-                        matched |= self
-                            .hmac_keys
-                            .iter()
-                            .any(|k| mac::verify_sha256(k, &content, &sig));
+                        matched |= self.hmac_keys.iter().any(|k| mac::verify_sha256(k, &content, &sig));
                     }
                 }
                 "v1a" if !self.public_keys.is_empty() => {
                     supported = true;
-                    if let Some(sig) = b64::decode(sig).and_then(|b| Signature::from_slice(&b).ok())
-                    {
+                    if let Some(sig) = b64::decode(sig).and_then(|b| Signature::from_slice(&b).ok()) {
                         let msg = content.concat();
-                        matched |= self
-                            .public_keys
-                            .iter()
-                            .any(|k| k.verify_strict(&msg, &sig).is_ok());
+                        matched |= self.public_keys.iter().any(|k| k.verify_strict(&msg, &sig).is_ok());
                     }
                 }
                 _ => {}

@@ -1,9 +1,7 @@
 //! Stripe: `Stripe-Signature: t=…,v1=…` over `{t}.{body}`, HMAC-SHA256 hex. Any `v1` may
 //! match (Stripe sends one per active secret); `v0` and other schemes are never accepted.
 
-use super::{
-    ErrorKind, Request, SignInput, Verifier, VerifyError, check_window, mac, parse_timestamp,
-};
+use super::{ErrorKind, Request, SignInput, Verifier, VerifyError, check_window, mac, parse_timestamp};
 
 const HEADER: &str = "stripe-signature";
 
@@ -19,36 +17,30 @@ impl Verifier for StripeVerifier {
         let mut candidates = Vec::new();
         let mut other_schemes = false;
         for item in value.split(',') {
-            let (k, v) = item.trim().split_once('=').ok_or_else(|| {
-                VerifyError::malformed("Stripe-Signature", "an element is not key=value")
-            })?;
+            let (k, v) = item
+                .trim()
+                .split_once('=')
+                .ok_or_else(|| VerifyError::malformed("Stripe-Signature", "an element is not key=value"))?;
             match k.trim() {
                 "t" => timestamp = Some(v.trim()),
                 "v1" => candidates.push(v.trim()),
                 _ => other_schemes = true,
             }
         }
-        let t =
-            timestamp.ok_or_else(|| VerifyError::malformed("Stripe-Signature", "no t= element"))?;
+        let t = timestamp.ok_or_else(|| VerifyError::malformed("Stripe-Signature", "no t= element"))?;
         let ts = parse_timestamp(t)?;
         if candidates.is_empty() {
             return Err(if other_schemes {
-                VerifyError::new(
-                    ErrorKind::NoSupportedScheme,
-                    "no v1 signature (v0 is never accepted)",
-                )
+                VerifyError::new(ErrorKind::NoSupportedScheme, "no v1 signature (v0 is never accepted)")
             } else {
                 VerifyError::malformed("Stripe-Signature", "no v1= element")
             });
         }
-        let matched = candidates
-            .iter()
-            .filter_map(|c| hex::decode(c).ok())
-            .any(|sig| {
-                self.keys
-                    .iter()
-                    .any(|k| mac::verify_sha256(k, &[t.as_bytes(), b".", req.body], &sig))
-            });
+        let matched = candidates.iter().filter_map(|c| hex::decode(c).ok()).any(|sig| {
+            self.keys
+                .iter()
+                .any(|k| mac::verify_sha256(k, &[t.as_bytes(), b".", req.body], &sig))
+        });
         if !matched {
             return Err(VerifyError::mismatch());
         }

@@ -105,15 +105,11 @@ fn stripe_published_vector_verifies_and_ignores_v0() {
             1533204720,
         );
         assert!(
-            matches!(
-                got,
-                Err(ErrorKind::MalformedHeader | ErrorKind::InvalidTimestamp)
-            ),
+            matches!(got, Err(ErrorKind::MalformedHeader | ErrorKind::InvalidTimestamp)),
             "{bad}: {got:?}"
         );
     }
-    let only_v0 =
-        "t=1533204620,v0=63f3a72374a733066c4be69ed7f8e5ac85c22c9f0a6a612ab9a025a9e4ee7eef";
+    let only_v0 = "t=1533204620,v0=63f3a72374a733066c4be69ed7f8e5ac85c22c9f0a6a612ab9a025a9e4ee7eef";
     assert_eq!(
         check(
             &spec,
@@ -141,11 +137,7 @@ fn standard_webhooks_published_vectors_verify() {
     };
     let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     assert_eq!(
-        run(
-            secret,
-            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-            1614265330
-        ),
+        run(secret, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", 1614265330),
         Ok(())
     );
     assert_eq!(
@@ -158,24 +150,13 @@ fn standard_webhooks_published_vectors_verify() {
     );
     let multi = "v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= v2,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc= v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= v1,Ceo5qEr07ixe2NLpvHk3FH9bwy/WavXrAFQ/9tdO6mc=";
     assert_eq!(run(secret, multi, 1614265330), Ok(()));
+    assert_eq!(run(secret, "v1,", 1614265330), Err(ErrorKind::InvalidSignature));
     assert_eq!(
-        run(secret, "v1,", 1614265330),
+        run(secret, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1O", 1614265330),
         Err(ErrorKind::InvalidSignature)
     );
     assert_eq!(
-        run(
-            secret,
-            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1O",
-            1614265330
-        ),
-        Err(ErrorKind::InvalidSignature)
-    );
-    assert_eq!(
-        run(
-            secret,
-            "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-            1614265330
-        ),
+        run(secret, "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", 1614265330),
         Err(ErrorKind::NoSupportedScheme)
     );
     assert_eq!(
@@ -197,11 +178,7 @@ fn standard_webhooks_published_vectors_verify() {
     // v1a: the Go library's signing vector, checked with the public key derived from its seed.
     let v1a = "v1a,tQ9V2XOqn7jL/DQenEFpqIugdBVtiMmER5mhSkXBNwM0mkATuDe6KYYUuxqtaiHeYGb7KaaBRdM5WqyeFiL8Ag==";
     assert_eq!(
-        run(
-            "whpk_ZlN4eg7dSSqi0moX9hQUk3orrOouK3QVQSlJa248c/g=",
-            v1a,
-            1614265330
-        ),
+        run("whpk_ZlN4eg7dSSqi0moX9hQUk3orrOouK3QVQSlJa248c/g=", v1a, 1614265330),
         Ok(())
     );
     let signed = sign(
@@ -224,10 +201,7 @@ fn svix_header_aliases_verify() {
     let h = [
         ("svix-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"),
         ("svix-timestamp", "1614265330"),
-        (
-            "svix-signature",
-            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
-        ),
+        ("svix-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="),
     ];
     assert_eq!(
         check(
@@ -372,10 +346,7 @@ fn slack_published_vector_verifies() {
         ),
     ];
     let secret = ["8f742231b10e8888abcd99yyyzzz85a5"];
-    assert_eq!(
-        check(&SchemeSpec::Slack, &secret, &h, body, None, 1531420618),
-        Ok(())
-    );
+    assert_eq!(check(&SchemeSpec::Slack, &secret, &h, body, None, 1531420618), Ok(()));
     let mut tampered = body.to_vec();
     tampered.extend_from_slice(b"------");
     assert_eq!(
@@ -383,14 +354,7 @@ fn slack_published_vector_verifies() {
         Err(ErrorKind::InvalidSignature)
     );
     assert_eq!(
-        check(
-            &SchemeSpec::Slack,
-            &secret,
-            &h,
-            body,
-            None,
-            1531420618 + 301
-        ),
+        check(&SchemeSpec::Slack, &secret, &h, body, None, 1531420618 + 301),
         Err(ErrorKind::TimestampTooOld)
     );
 }
@@ -443,11 +407,7 @@ fn twilio_published_vectors_verify_with_port_variants() {
     let json_url = "https://mycompany.com/myapp.php?foo=1&bar=2&bodySHA256=0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
     assert_eq!(run("a9nBmqA0ju/hNViExpshrM61xv4=", json_url, json), Ok(()));
     assert_eq!(
-        run(
-            "a9nBmqA0ju/hNViExpshrM61xv4=",
-            json_url,
-            b"{\"property\": \"other\"}"
-        ),
+        run("a9nBmqA0ju/hNViExpshrM61xv4=", json_url, b"{\"property\": \"other\"}"),
         Err(ErrorKind::BodyHashMismatch)
     );
 }
@@ -526,14 +486,7 @@ fn square_published_vectors_verify() {
     let sig = "GF4YkrJgGBDZ9NIYbNXBnMzqb2HoL4RW/S6vkZ9/2N4=";
     let h = [("x-square-hmacsha256-signature", sig)];
     assert_eq!(
-        check(
-            &SchemeSpec::Square,
-            &["Ibxx_5AKakO-3qeNVR61Dw"],
-            &h,
-            body,
-            Some(url),
-            0
-        ),
+        check(&SchemeSpec::Square, &["Ibxx_5AKakO-3qeNVR61Dw"], &h, body, Some(url), 0),
         Ok(())
     );
     assert_eq!(
@@ -548,14 +501,7 @@ fn square_published_vectors_verify() {
         Err(ErrorKind::InvalidSignature)
     );
     assert_eq!(
-        check(
-            &SchemeSpec::Square,
-            &["MCmhFRxGX82xMwg5FsaoQA"],
-            &h,
-            body,
-            Some(url),
-            0
-        ),
+        check(&SchemeSpec::Square, &["MCmhFRxGX82xMwg5FsaoQA"], &h, body, Some(url), 0),
         Err(ErrorKind::InvalidSignature)
     );
     let escaped = include_bytes!("testdata/square_escaped_body.bin");
@@ -580,10 +526,7 @@ fn square_published_vectors_verify() {
 fn signed_cases() -> Vec<(SchemeSpec, &'static str)> {
     vec![
         (SchemeSpec::Stripe, "whsec_stripe"),
-        (
-            SchemeSpec::Standard,
-            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-        ),
+        (SchemeSpec::Standard, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
         (SchemeSpec::Github { allow_sha1: false }, "gh-secret"),
         (SchemeSpec::Shopify, "shopify-secret"),
         (SchemeSpec::Slack, "slack-secret"),
@@ -614,10 +557,7 @@ fn verify_pairs(
     body: &[u8],
     now: i64,
 ) -> Result<(), ErrorKind> {
-    let refs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     check(spec, secrets, &refs, body, Some(URL), now)
 }
 
@@ -626,19 +566,9 @@ fn every_scheme_verifies_what_it_signs_and_accepts_any_rotated_secret() {
     let body = br#"{"id":"evt_1","type":"charge.succeeded"}"#;
     for (spec, secret) in signed_cases() {
         let pairs = signed(&spec, secret, body, NOW);
+        assert_eq!(verify_pairs(&spec, &[secret], &pairs, body, NOW), Ok(()), "{spec:?}");
         assert_eq!(
-            verify_pairs(&spec, &[secret], &pairs, body, NOW),
-            Ok(()),
-            "{spec:?}"
-        );
-        assert_eq!(
-            verify_pairs(
-                &spec,
-                &["whsec_b2xkb2xkb2xkb2xk", secret],
-                &pairs,
-                body,
-                NOW
-            ),
+            verify_pairs(&spec, &["whsec_b2xkb2xkb2xkb2xk", secret], &pairs, body, NOW),
             Ok(()),
             "{spec:?} rotation"
         );
@@ -683,11 +613,7 @@ fn timestamped_schemes_reject_stale_and_future_requests_after_checking_the_signa
             .find(|(s, _)| *s == spec)
             .map(|(_, k)| k)
             .expect("case");
-        let window = spec
-            .scheme()
-            .default_tolerance()
-            .expect("timestamped")
-            .as_secs() as i64;
+        let window = spec.scheme().default_tolerance().expect("timestamped").as_secs() as i64;
         let old = signed(&spec, secret, body, NOW - window - 1);
         assert_eq!(
             verify_pairs(&spec, &[secret], &old, body, NOW),
@@ -731,10 +657,7 @@ fn every_scheme_reports_missing_and_malformed_headers() {
         }
         let got = verify_pairs(&spec, &[secret], &pairs, body, NOW);
         assert!(
-            matches!(
-                got,
-                Err(ErrorKind::MalformedHeader | ErrorKind::NoSupportedScheme)
-            ),
+            matches!(got, Err(ErrorKind::MalformedHeader | ErrorKind::NoSupportedScheme)),
             "{spec:?}: {got:?}"
         );
     }
@@ -743,10 +666,7 @@ fn every_scheme_reports_missing_and_malformed_headers() {
 #[test]
 fn non_numeric_timestamps_are_invalid_timestamp() {
     let cases: [(SchemeSpec, Vec<(&str, &str)>); 4] = [
-        (
-            SchemeSpec::Stripe,
-            vec![("Stripe-Signature", "t=soon,v1=00")],
-        ),
+        (SchemeSpec::Stripe, vec![("Stripe-Signature", "t=soon,v1=00")]),
         (
             SchemeSpec::Standard,
             vec![
@@ -757,15 +677,9 @@ fn non_numeric_timestamps_are_invalid_timestamp() {
         ),
         (
             SchemeSpec::Slack,
-            vec![
-                ("X-Slack-Request-Timestamp", "soon"),
-                ("X-Slack-Signature", "v0=00"),
-            ],
+            vec![("X-Slack-Request-Timestamp", "soon"), ("X-Slack-Signature", "v0=00")],
         ),
-        (
-            SchemeSpec::Paddle,
-            vec![("Paddle-Signature", "ts=soon;h1=00")],
-        ),
+        (SchemeSpec::Paddle, vec![("Paddle-Signature", "ts=soon;h1=00")]),
     ];
     for (spec, h) in cases {
         assert_eq!(

@@ -18,8 +18,7 @@ pub struct TwilioVerifier {
 impl Verifier for TwilioVerifier {
     fn verify(&self, req: &Request<'_>, _now: i64) -> Result<(), VerifyError> {
         let value = req.required(&[HEADER])?;
-        let sig = b64::decode(value)
-            .ok_or_else(|| VerifyError::malformed("X-Twilio-Signature", "not base64"))?;
+        let sig = b64::decode(value).ok_or_else(|| VerifyError::malformed("X-Twilio-Signature", "not base64"))?;
         let url = req.url()?;
         let body_hash = query_param(url, "bodySHA256");
         let params = if body_hash.is_some() {
@@ -36,12 +35,10 @@ impl Verifier for TwilioVerifier {
             return Err(VerifyError::mismatch());
         }
         match body_hash {
-            Some(expected) if !expected.eq_ignore_ascii_case(&mac::sha256_hex(req.body)) => {
-                Err(VerifyError::new(
-                    ErrorKind::BodyHashMismatch,
-                    "the body does not hash to the URL's bodySHA256",
-                ))
-            }
+            Some(expected) if !expected.eq_ignore_ascii_case(&mac::sha256_hex(req.body)) => Err(VerifyError::new(
+                ErrorKind::BodyHashMismatch,
+                "the body does not hash to the URL's bodySHA256",
+            )),
             _ => Ok(()),
         }
     }
@@ -61,10 +58,7 @@ pub fn sign(key: &[u8], url: &str, body: &[u8]) -> Vec<(String, String)> {
 fn sorted_params(body: &[u8]) -> String {
     let mut params: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (k, v) in form_urlencoded::parse(body) {
-        params
-            .entry(k.into_owned())
-            .or_default()
-            .insert(v.into_owned());
+        params.entry(k.into_owned()).or_default().insert(v.into_owned());
     }
     let mut out = String::new();
     for (name, values) in params {
@@ -96,17 +90,11 @@ fn url_variants(url: &str) -> Vec<String> {
         Some((u, h)) => (format!("{u}@"), h),
         None => (String::new(), authority),
     };
-    let port_at = hostport
-        .rfind(':')
-        .filter(|&i| !hostport[i..].contains(']'));
+    let port_at = hostport.rfind(':').filter(|&i| !hostport[i..].contains(']'));
     let variant = match port_at {
         Some(i) => format!("{scheme}://{userinfo}{}{tail}", &hostport[..i]),
         None => {
-            let port = if scheme.eq_ignore_ascii_case("https") {
-                443
-            } else {
-                80
-            };
+            let port = if scheme.eq_ignore_ascii_case("https") { 443 } else { 80 };
             format!("{scheme}://{userinfo}{hostport}:{port}{tail}")
         }
     };
@@ -122,17 +110,11 @@ mod tests {
     fn url_variants_add_and_remove_the_port() {
         assert_eq!(
             url_variants("https://a.com/x?y=1"),
-            vec![
-                "https://a.com/x?y=1".to_string(),
-                "https://a.com:443/x?y=1".to_string()
-            ]
+            vec!["https://a.com/x?y=1".to_string(), "https://a.com:443/x?y=1".to_string()]
         );
         assert_eq!(
             url_variants("http://a.com:8080/x"),
-            vec![
-                "http://a.com:8080/x".to_string(),
-                "http://a.com/x".to_string()
-            ]
+            vec!["http://a.com:8080/x".to_string(), "http://a.com/x".to_string()]
         );
     }
 

@@ -60,11 +60,7 @@ impl WebhookIntake {
 
     /// The URL the provider signed, for schemes that sign it: the source's own public URL,
     /// else the server's public URL + the request's path and query.
-    pub fn signed_url(
-        &self,
-        server_public_url: Option<&str>,
-        path_and_query: &str,
-    ) -> Option<String> {
+    pub fn signed_url(&self, server_public_url: Option<&str>, path_and_query: &str) -> Option<String> {
         if !self.source.spec.scheme().needs_url() {
             return None;
         }
@@ -75,13 +71,7 @@ impl WebhookIntake {
     }
 
     /// Verifies `body` and `headers` at `now` (unix seconds) and reads the event's parts.
-    pub fn accept(
-        &self,
-        headers: &HeaderMap,
-        body: &[u8],
-        url: Option<&str>,
-        now: i64,
-    ) -> Result<Accepted, Refusal> {
+    pub fn accept(&self, headers: &HeaderMap, body: &[u8], url: Option<&str>, now: i64) -> Result<Accepted, Refusal> {
         self.verifier.verify(&Request { headers, body, url }, now)?;
         let json: Option<Value> = serde_json::from_slice(body).ok();
         let scheme = self.source.spec.scheme();
@@ -90,24 +80,13 @@ impl WebhookIntake {
             && j.get("type").and_then(Value::as_str) == Some("url_verification")
         {
             let challenge = j.get("challenge").cloned().unwrap_or(Value::Null);
-            return Ok(Accepted::Handshake(
-                serde_json::json!({ "challenge": challenge }),
-            ));
+            return Ok(Accepted::Handshake(serde_json::json!({ "challenge": challenge })));
         }
-        let h = |names: &[&str]| {
-            Request { headers, body, url }
-                .header(names)
-                .map(str::to_string)
-        };
-        let body_field = |p: &str| {
-            json.as_ref()
-                .and_then(|j| j.pointer(p))
-                .and_then(scalar_text)
-        };
+        let h = |names: &[&str]| Request { headers, body, url }.header(names).map(str::to_string);
+        let body_field = |p: &str| json.as_ref().and_then(|j| j.pointer(p)).and_then(scalar_text);
         let need_json = |what: &str| -> Result<&Value, Refusal> {
-            json.as_ref().ok_or_else(|| {
-                Refusal::MalformedBody(format!("the body is not JSON, and {what} is read from it"))
-            })
+            json.as_ref()
+                .ok_or_else(|| Refusal::MalformedBody(format!("the body is not JSON, and {what} is read from it")))
         };
 
         let id = match (&self.source.id, &self.source.id_header) {
@@ -115,9 +94,7 @@ impl WebhookIntake {
             (None, Some(name)) => h(&[name.as_str()]),
             (None, None) => match scheme {
                 Scheme::Stripe => Some(required_field(need_json("the id")?, "/id")?),
-                Scheme::Paddle | Scheme::Square => {
-                    Some(required_field(need_json("the id")?, "/event_id")?)
-                }
+                Scheme::Paddle | Scheme::Square => Some(required_field(need_json("the id")?, "/event_id")?),
                 Scheme::Standard => h(&["webhook-id", "svix-id"]),
                 Scheme::Github => h(&["x-github-delivery"]),
                 Scheme::Shopify => h(&["x-shopify-event-id", "shopify-event-id"])
@@ -127,8 +104,7 @@ impl WebhookIntake {
                 Scheme::Hmac | Scheme::None => None,
             },
         };
-        let id =
-            id.unwrap_or_else(|| format!("sha256:{}", crate::signature::body_sha256_hex(body)));
+        let id = id.unwrap_or_else(|| format!("sha256:{}", crate::signature::body_sha256_hex(body)));
         let dedupe_key = match &self.source.version {
             Some(p) => format!("{id}@{}", required_field(need_json("the version")?, p)?),
             None => id,
@@ -152,10 +128,7 @@ impl WebhookIntake {
         };
 
         let occurred_at = match &self.source.occurred_at {
-            Some(p) => json
-                .as_ref()
-                .and_then(|j| j.pointer(p))
-                .and_then(instant_ms),
+            Some(p) => json.as_ref().and_then(|j| j.pointer(p)).and_then(instant_ms),
             None => {
                 let ptr = match scheme {
                     Scheme::Stripe => Some("/created"),

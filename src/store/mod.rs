@@ -7,9 +7,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 
-use crate::domain::{
-    AttemptRecord, Claim, DeliveryKey, Ingested, NewEvent, NextStep, RejectedRequest, StoredEvent,
-};
+use crate::domain::{Claim, Completion, DeliveryKey, Ingested, NewEvent, RejectedRequest, StoredEvent};
 
 /// Why the store could not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,15 +51,8 @@ pub trait Store: Send + Sync {
         lease_until: i64,
     ) -> Result<Vec<Claim>, StoreError>;
 
-    /// Records an attempt and applies its consequence, in one transaction. `steps_used` is
-    /// the delivery's new count of schedule steps used.
-    async fn complete(
-        &self,
-        key: DeliveryKey,
-        steps_used: u32,
-        attempt: AttemptRecord,
-        next: NextStep,
-    ) -> Result<(), StoreError>;
+    /// Records attempts and applies their consequences, in one transaction.
+    async fn complete(&self, completions: Vec<Completion>) -> Result<(), StoreError>;
 
     /// Frees leases of deliveries that were claimed but not attempted.
     async fn release(&self, keys: Vec<DeliveryKey>) -> Result<(), StoreError>;

@@ -70,10 +70,12 @@ impl Circuit {
         self.open.take().is_some()
     }
 
-    /// Returns true when this failure opened the circuit.
-    pub fn failure(&mut self, now: i64) -> bool {
+    /// Returns true when this failure opened the circuit. Only a failed probe backs the
+    /// probe interval off: attempts already in flight when the circuit opened do not.
+    pub fn failure(&mut self, now: i64, probe: bool) -> bool {
         self.consecutive = self.consecutive.saturating_add(1);
         match &mut self.open {
+            Some(_) if !probe => false,
             Some(open) => {
                 open.interval = (open.interval * 2).min(MAX_PROBE);
                 open.next_probe_at = now + open.interval.as_millis() as i64;
@@ -100,18 +102,15 @@ mod tests {
     #[test]
     fn opens_after_consecutive_failures_probes_one_at_a_time_and_closes_on_success() {
         let mut c = Circuit::new(3, Duration::from_secs(30));
-        assert!(!c.failure(0) && !c.failure(0));
+        assert!(!c.failure(0, false) && !c.failure(0, false));
         assert_eq!(c.admit(0), Admit::Normal);
-        assert!(c.failure(0), "the third failure opens it");
-        assert_eq!(c.admit(1_000), Admit::Wait(30_000));
+        assert!(c.failure(0, false), "the third failure opens it");
+        assert!(!c.failure(500, false), "attempts in flight when it opened");
+        assert_eq!(c.admit(1_000), Admit::Wait(30_000), "do not push the probe back");
         assert_eq!(c.admit(30_000), Admit::Probe);
         assert_eq!(c.admit(30_001), Admit::Wait(30_000), "one probe at a time");
-        c.failure(31_000);
-        assert_eq!(
-            c.admit(31_000),
-            Admit::Wait(91_000),
-            "the probe interval doubles"
-        );
+        c.failure(31_000, true);
+        assert_eq!(c.admit(31_000), Admit::Wait(91_000), "the probe interval doubles");
         assert_eq!(c.admit(91_000), Admit::Probe);
         assert!(c.success());
         assert_eq!(c.admit(91_001), Admit::Normal);
@@ -120,8 +119,8 @@ mod tests {
     #[test]
     fn a_success_resets_the_count() {
         let mut c = Circuit::new(2, Duration::from_secs(1));
-        c.failure(0);
+        c.failure(0, false);
         c.success();
-        assert!(!c.failure(0));
+        assert!(!c.failure(0, false));
     }
 }

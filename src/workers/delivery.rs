@@ -16,7 +16,7 @@ use super::clock::Clock;
 use super::rate::TokenBucket;
 use crate::config::DestinationSettings;
 use crate::destinations::Destination;
-use crate::domain::{AttemptRecord, Claim, DeliveryKey, NextStep, Outcome, next_step};
+use crate::domain::{AttemptRecord, Claim, Completion, DeliveryKey, NextStep, Outcome, next_step};
 use crate::store::Store;
 
 /// How often an idle worker looks for retries that came due.
@@ -88,11 +88,7 @@ impl DeliveryWorker {
             }
         };
         let lease_until = now + (self.settings.timeout + LEASE_MARGIN).as_millis() as i64;
-        let claims = match self
-            .store
-            .claim(&self.settings.name, now, limit, lease_until)
-            .await
-        {
+        let claims = match self.store.claim(&self.settings.name, now, limit, lease_until).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(destination = %self.settings.name, error = %e, "cannot claim deliveries");
@@ -107,8 +103,9 @@ impl DeliveryWorker {
         (claims, probe)
     }
 
-    /// One attempt of one claimed delivery, recorded with its consequence.
-    async fn attempt(self: Arc<Self>, claim: Claim, probe: bool) {
+    /// One attempt of one claimed delivery; returns what to record. The lease holds until
+    /// the completion is committed, so nobody claims the delivery meanwhile.
+    async fn attempt(self: Arc<Self>, claim: Claim, probe: bool) -> Completion {
         if let Some(limiter) = &self.limiter {
             limiter.acquire().await;
         }
@@ -123,15 +120,11 @@ impl DeliveryWorker {
             match &result.outcome {
                 Outcome::Delivered { .. } => {
                     if gate.circuit.success() {
-                        tracing::info!(
-                            destination = name,
-                            "circuit closed: the destination answers again"
-                        );
+                        tracing::info!(destination = name, "circuit closed: the destination answers again");
                     }
                 }
                 Outcome::Throttled { retry_after, .. } => {
-                    let until =
-                        now + retry_after.min(&crate::domain::MAX_RETRY_AFTER).as_millis() as i64;
+                    let until = now + retry_after.min(&crate::domain::MAX_RETRY_AFTER).as_millis() as i64;
                     gate.paused_until = gate.paused_until.max(until);
                     tracing::info!(
                         destination = name,
@@ -141,11 +134,8 @@ impl DeliveryWorker {
                 }
                 Outcome::Gone { .. } => {}
                 Outcome::Failed { .. } => {
-                    if gate.circuit.failure(now) {
-                        tracing::warn!(
-                            destination = name,
-                            "circuit open: attempts paused, probing"
-                        );
+                    if gate.circuit.failure(now, probe) {
+                        tracing::warn!(destination = name, "circuit open: attempts paused, probing");
                     }
                 }
             }
@@ -171,25 +161,35 @@ impl DeliveryWorker {
                 tracing::debug!(destination = name, event = %claim.event.id, retry_in_ms = at - now, "attempt failed")
             }
         }
-        let record = AttemptRecord {
+        let attempt = AttemptRecord {
             at: started_at,
             status_code: result.outcome.status(),
             latency_ms,
             error: result.outcome.error(),
             response_excerpt: result.response_excerpt,
         };
-        if let Err(e) = self
-            .store
-            .complete(claim.key.clone(), steps_used, record, next)
-            .await
-        {
-            // The lease expires and the delivery is attempted again: at least once.
-            tracing::error!(destination = name, error = %e, "cannot record an attempt");
+        Completion {
+            key: claim.key,
+            steps_used,
+            attempt,
+            next,
         }
-        self.in_flight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&claim.key);
+    }
+
+    /// Records finished attempts in one transaction and frees their in-flight entries.
+    async fn record(&self, completions: Vec<Completion>) {
+        if completions.is_empty() {
+            return;
+        }
+        let keys: Vec<DeliveryKey> = completions.iter().map(|c| c.key.clone()).collect();
+        if let Err(e) = self.store.complete(completions).await {
+            // The leases expire and the deliveries are attempted again: at least once.
+            tracing::error!(destination = %self.settings.name, error = %e, "cannot record attempts");
+        }
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        for k in &keys {
+            in_flight.remove(k);
+        }
     }
 
     /// One pass: claims what is due now and runs those attempts to completion.
@@ -201,19 +201,21 @@ impl DeliveryWorker {
         for c in claims {
             set.spawn(self.clone().attempt(c, probe));
         }
-        while set.join_next().await.is_some() {}
+        let mut done = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            done.extend(joined.ok());
+        }
+        self.record(done).await;
         n
     }
 
     /// Runs until `shutdown`; then lets in-flight attempts finish within `grace` and
     /// releases the leases of any that did not.
-    pub async fn run(
-        self: Arc<Self>,
-        wakeup: Arc<Notify>,
-        shutdown: CancellationToken,
-        grace: Duration,
-    ) {
-        let mut set = JoinSet::new();
+    pub async fn run(self: Arc<Self>, wakeup: Arc<Notify>, shutdown: CancellationToken, grace: Duration) {
+        let mut set: JoinSet<Completion> = JoinSet::new();
+        let concurrency = self.settings.concurrency as usize;
+        // Refill in chunks (a quarter of the slots), not with one claim per finished attempt.
+        let refill_at = (concurrency / 4).max(1);
         loop {
             let notified = wakeup.notified();
             tokio::pin!(notified);
@@ -221,24 +223,36 @@ impl DeliveryWorker {
             if shutdown.is_cancelled() {
                 break;
             }
-            let free = (self.settings.concurrency as usize).saturating_sub(set.len());
-            let (claims, probe) = self.claim(free).await;
-            let claimed = !claims.is_empty();
-            for c in claims {
-                set.spawn(self.clone().attempt(c, probe));
-            }
-            if claimed && set.len() < self.settings.concurrency as usize && !probe {
-                continue; // there may be more due right now
+            let free = concurrency.saturating_sub(set.len());
+            if free >= refill_at || set.is_empty() {
+                let (claims, probe) = self.claim(free).await;
+                let more_due = claims.len() == free && !probe && free > 0;
+                for c in claims {
+                    set.spawn(self.clone().attempt(c, probe));
+                }
+                if more_due && set.len() < concurrency {
+                    continue;
+                }
             }
             tokio::select! {
                 () = &mut notified => {}
-                Some(_) = set.join_next(), if !set.is_empty() => {}
+                Some(first) = set.join_next(), if !set.is_empty() => {
+                    let mut done: Vec<Completion> = first.ok().into_iter().collect();
+                    while let Some(more) = set.try_join_next() {
+                        done.extend(more.ok());
+                    }
+                    self.record(done).await;
+                }
                 () = tokio::time::sleep(TICK) => {}
                 () = shutdown.cancelled() => break,
             }
         }
-        let drained =
-            tokio::time::timeout(grace, async { while set.join_next().await.is_some() {} }).await;
+        let drained = tokio::time::timeout(grace, async {
+            while let Some(joined) = set.join_next().await {
+                self.record(joined.ok().into_iter().collect()).await;
+            }
+        })
+        .await;
         if drained.is_err() {
             set.abort_all();
             let keys: Vec<DeliveryKey> = self

@@ -34,12 +34,7 @@ pub async fn prune_once(store: &dyn Store, clock: &dyn Clock, retention: Duratio
     }
 }
 
-pub async fn run(
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    retention: Duration,
-    shutdown: CancellationToken,
-) {
+pub async fn run(store: Arc<dyn Store>, clock: Arc<dyn Clock>, retention: Duration, shutdown: CancellationToken) {
     loop {
         let pruned = prune_once(store.as_ref(), clock.as_ref(), retention).await;
         if pruned > 0 {

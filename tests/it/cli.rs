@@ -13,12 +13,7 @@ fn inlet(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = cmd.spawn().expect("inlet runs");
     if let Some(input) = stdin {
         use std::io::Write;
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input)
-            .expect("writes");
+        child.stdin.take().expect("stdin").write_all(input).expect("writes");
     }
     child.wait_with_output().expect("inlet exits")
 }
@@ -29,10 +24,7 @@ fn stdout(o: &Output) -> String {
 
 #[test]
 fn verify_accepts_stripes_published_example_at_its_time_and_names_the_kind_otherwise() {
-    let body = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/src/signature/testdata/stripe_body.bin"
-    );
+    let body = concat!(env!("CARGO_MANIFEST_DIR"), "/src/signature/testdata/stripe_body.bin");
     let header = "Stripe-Signature: t=1533204620,v1=2220f87ef101a04665f11cdf770523143f875572008577fa0f20882ddb9cc3c7,v0=63f3a72374a733066c4be69ed7f8e5ac85c22c9f0a6a612ab9a025a9e4ee7eef";
     let ok = inlet(
         &[
@@ -87,18 +79,10 @@ fn sign_output_feeds_verify_for_every_scheme() {
         ("github", "g", &[]),
         ("shopify", "s", &[]),
         ("slack", "sl", &[]),
-        (
-            "twilio",
-            "tw",
-            &["--url", "https://h.example.com/webhooks/t"],
-        ),
+        ("twilio", "tw", &["--url", "https://h.example.com/webhooks/t"]),
         ("paddle", "pdl", &[]),
         ("square", "sq", &["--url", "https://h.example.com/sq"]),
-        (
-            "hmac",
-            "hm",
-            &["--hmac-header", "X-Sig", "--hmac-encoding", "base64"],
-        ),
+        ("hmac", "hm", &["--hmac-header", "X-Sig", "--hmac-encoding", "base64"]),
     ];
     for (scheme, secret, extra) in schemes {
         let mut args = vec![
@@ -123,27 +107,14 @@ fn sign_output_feeds_verify_for_every_scheme() {
         );
         let lines: Vec<String> = stdout(&signed).lines().map(str::to_string).collect();
         assert!(!lines.is_empty(), "{scheme} printed headers");
-        let mut verify = vec![
-            "verify",
-            "--scheme",
-            scheme,
-            "--secret",
-            secret,
-            "--at",
-            "1800000003",
-        ];
+        let mut verify = vec!["verify", "--scheme", scheme, "--secret", secret, "--at", "1800000003"];
         verify.extend_from_slice(extra);
         for line in &lines {
             verify.extend_from_slice(&["--header", line.as_str()]);
         }
         verify.push("-");
         let checked = inlet(&verify, Some(body));
-        assert_eq!(
-            checked.status.code(),
-            Some(0),
-            "{scheme}: {}",
-            stdout(&checked)
-        );
+        assert_eq!(checked.status.code(), Some(0), "{scheme}: {}", stdout(&checked));
         assert!(stdout(&checked).starts_with("valid\n"), "{scheme}");
     }
 }
@@ -151,21 +122,15 @@ fn sign_output_feeds_verify_for_every_scheme() {
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(
-        inlet(
-            &["verify", "--scheme", "nope", "--secret", "x", "-"],
-            Some(b"")
-        )
-        .status
-        .code(),
+        inlet(&["verify", "--scheme", "nope", "--secret", "x", "-"], Some(b""))
+            .status
+            .code(),
         Some(2)
     );
     assert_eq!(
-        inlet(
-            &["verify", "--scheme", "twilio", "--secret", "x", "-"],
-            Some(b"")
-        )
-        .status
-        .code(),
+        inlet(&["verify", "--scheme", "twilio", "--secret", "x", "-"], Some(b""))
+            .status
+            .code(),
         Some(2),
         "twilio needs --url"
     );
@@ -213,22 +178,14 @@ fn init_writes_a_config_that_check_accepts_and_refuses_to_overwrite() {
     );
     let unset = inlet(&["check", "-c", p], None);
     assert_eq!(unset.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&unset.stderr)
-            .contains("environment variable STRIPE_WEBHOOK_SECRET is not set")
-    );
+    assert!(String::from_utf8_lossy(&unset.stderr).contains("environment variable STRIPE_WEBHOOK_SECRET is not set"));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_inlet"));
     let ok = cmd
         .args(["check", "-c", p])
         .env("STRIPE_WEBHOOK_SECRET", "whsec_x")
         .output()
         .expect("runs");
-    assert_eq!(
-        ok.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
     assert!(String::from_utf8_lossy(&ok.stdout).contains("POST /webhooks/stripe"));
 }
 

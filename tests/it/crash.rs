@@ -17,15 +17,8 @@ secrets = ["${TEST_STRIPE_SECRET}"]
 "#;
 const SECRET: &str = "whsec_crash_test_secret_9f1c";
 
-async fn send(
-    client: &reqwest::Client,
-    base: &str,
-    secret: &str,
-    body: &[u8],
-) -> Option<(u16, serde_json::Value)> {
-    let mut req = client
-        .post(format!("{base}/webhooks/stripe"))
-        .body(body.to_vec());
+async fn send(client: &reqwest::Client, base: &str, secret: &str, body: &[u8]) -> Option<(u16, serde_json::Value)> {
+    let mut req = client.post(format!("{base}/webhooks/stripe")).body(body.to_vec());
     for (k, v) in signed(&SchemeSpec::Stripe, secret, body, now(), "", "") {
         req = req.header(k, v);
     }
@@ -96,10 +89,7 @@ async fn a_killed_gateway_keeps_every_event_it_acknowledged() {
     let store = SqliteStore::open(&dir.path().join("inlet.db")).expect("reopens");
     let stored = store.event_ids(1_000_000).await.expect("reads");
     for id in &acked {
-        assert!(
-            stored.contains(id),
-            "{id} was acknowledged but is not in the store"
-        );
+        assert!(stored.contains(id), "{id} was acknowledged but is not in the store");
     }
     store.close().await;
 }
@@ -128,14 +118,7 @@ async fn no_secret_or_signature_appears_in_logs_or_rejected_records() {
     for (i, secret) in [SECRET, "whsec_forger", SECRET].iter().enumerate() {
         let body = format!(r#"{{"id":"evt_s{i}","type":"charge.succeeded"}}"#);
         let headers = signed(&SchemeSpec::Stripe, secret, body.as_bytes(), now(), "", "");
-        signatures.push(
-            headers[0]
-                .1
-                .split("v1=")
-                .nth(1)
-                .unwrap_or_default()
-                .to_string(),
-        );
+        signatures.push(headers[0].1.split("v1=").nth(1).unwrap_or_default().to_string());
         let mut req = client
             .post(format!("{}/webhooks/stripe", child.ingest))
             .body(body)
@@ -151,10 +134,7 @@ async fn no_secret_or_signature_appears_in_logs_or_rejected_records() {
         .status();
     child.process.wait().expect("stops");
     let logs = child.logs();
-    assert!(
-        logs.contains("webhook rejected"),
-        "the forged request is logged"
-    );
+    assert!(logs.contains("webhook rejected"), "the forged request is logged");
     for secret in [SECRET, token, "whsec_forger"] {
         assert!(!logs.contains(secret), "a secret is in the logs");
     }
@@ -221,12 +201,7 @@ async fn a_gateway_killed_while_delivering_delivers_every_acknowledged_event_aft
     let delivered = |r: &crate::receiver::Receiver| {
         r.received()
             .iter()
-            .map(|x| {
-                x.headers["webhook-id"]
-                    .to_str()
-                    .unwrap_or_default()
-                    .to_string()
-            })
+            .map(|x| x.headers["webhook-id"].to_str().unwrap_or_default().to_string())
             .collect::<std::collections::HashSet<_>>()
     };
     while delivered(&receiver).len() < acked.len() && started.elapsed() < Duration::from_secs(30) {
@@ -238,10 +213,7 @@ async fn a_gateway_killed_while_delivering_delivers_every_acknowledged_event_aft
     again.process.wait().expect("stops");
     let got = delivered(&receiver);
     for id in &acked {
-        assert!(
-            got.contains(id),
-            "{id} was acknowledged but never delivered"
-        );
+        assert!(got.contains(id), "{id} was acknowledged but never delivered");
     }
     for r in receiver.received() {
         let envelope: serde_json::Value = serde_json::from_slice(&r.body).expect("envelope");

@@ -38,14 +38,7 @@ async fn send(app: &TestApp, n: usize) -> Vec<String> {
         let (status, answer) = app
             .post(
                 "stripe",
-                &signed(
-                    &SchemeSpec::Stripe,
-                    "whsec_in",
-                    body.as_bytes(),
-                    now(),
-                    "",
-                    "",
-                ),
+                &signed(&SchemeSpec::Stripe, "whsec_in", body.as_bytes(), now(), "", ""),
                 body.as_bytes(),
             )
             .await;
@@ -99,8 +92,7 @@ async fn a_delivery_carries_a_standard_webhooks_signature_the_reference_library_
 async fn a_receiver_answering_500_then_200_gets_the_event_on_the_retry_with_the_same_webhook_id() {
     let receiver = Receiver::start().await;
     receiver.script([Reply::status(500)]);
-    let (app, clock) =
-        TestApp::spawn_manual(&config(&receiver.url, r#"retry = ["0s", "5s", "30s"]"#)).await;
+    let (app, clock) = TestApp::spawn_manual(&config(&receiver.url, r#"retry = ["0s", "5s", "30s"]"#)).await;
     let ids = send(&app, 1).await;
     let worker = app.worker("app");
     assert_eq!(worker.run_once().await, 1);
@@ -192,16 +184,10 @@ async fn a_long_outage_opens_the_circuit_kills_nothing_and_drains_when_the_recei
     let ids = send(&app, 5).await;
     let worker = app.worker("app");
     worker.run_once().await;
-    assert!(
-        worker.circuit_open(),
-        "consecutive failures open the circuit"
-    );
+    assert!(worker.circuit_open(), "consecutive failures open the circuit");
     for _ in 0..30 {
         clock.advance(Duration::from_millis(1_100));
-        assert!(
-            worker.run_once().await <= 1,
-            "one probe at a time while open"
-        );
+        assert!(worker.run_once().await <= 1, "one probe at a time while open");
     }
     for id in &ids {
         assert_ne!(
@@ -238,11 +224,7 @@ async fn a_slow_receiver_hits_the_timeout_and_is_retried() {
     let d = delivery(&app, &ids[0]).await;
     assert_eq!(d.state, "pending");
     assert!(
-        d.attempts[0]
-            .error
-            .as_deref()
-            .unwrap_or("")
-            .contains("timeout"),
+        d.attempts[0].error.as_deref().unwrap_or("").contains("timeout"),
         "{:?}",
         d.attempts[0]
     );
@@ -280,17 +262,11 @@ async fn raw_format_forwards_the_body_byte_for_byte_without_signature_headers() 
     let app = TestApp::spawn(&config).await;
     let body = b"{\n  \"id\": \"evt_raw\",   \"type\": \"x\"\n}\n";
     let mut headers = signed(&SchemeSpec::Stripe, "whsec_in", body, now(), "", "");
-    headers.push((
-        "Content-Type".into(),
-        "application/json; charset=utf-8".into(),
-    ));
+    headers.push(("Content-Type".into(), "application/json; charset=utf-8".into()));
     app.post("stripe", &headers, body).await;
     let got = receiver.wait_for(1).await;
     assert_eq!(&got[0].body[..], &body[..]);
-    assert_eq!(
-        got[0].headers["content-type"],
-        "application/json; charset=utf-8"
-    );
+    assert_eq!(got[0].headers["content-type"], "application/json; charset=utf-8");
     assert!(got[0].headers.get("stripe-signature").is_none());
     app.stop().await;
 }
@@ -313,10 +289,7 @@ async fn the_file_destination_appends_one_envelope_per_line() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
-    let written: Vec<&str> = lines
-        .iter()
-        .map(|l| l["id"].as_str().expect("id"))
-        .collect();
+    let written: Vec<&str> = lines.iter().map(|l| l["id"].as_str().expect("id")).collect();
     let mut expected: Vec<&str> = ids.iter().map(String::as_str).collect();
     expected.sort();
     let mut sorted = written.clone();
@@ -367,12 +340,9 @@ async fn retention_prunes_finished_events_and_their_dedupe_keys_but_keeps_pendin
     let pending = send_one(&app, "evt_pending").await;
     app.worker("app").run_once().await;
     clock.advance(Duration::from_secs(15 * 86_400));
-    let pruned = inlet::workers::retention::prune_once(
-        app.store.as_ref(),
-        clock.as_ref(),
-        Duration::from_secs(14 * 86_400),
-    )
-    .await;
+    let pruned =
+        inlet::workers::retention::prune_once(app.store.as_ref(), clock.as_ref(), Duration::from_secs(14 * 86_400))
+            .await;
     assert_eq!(pruned, 2);
     for id in &ids {
         assert!(app.store.event(id).await.expect("reads").is_none());
@@ -382,10 +352,7 @@ async fn retention_prunes_finished_events_and_their_dedupe_keys_but_keeps_pendin
         "pending deliveries are never pruned"
     );
     let again = send(&app, 1).await;
-    assert_ne!(
-        again[0], ids[0],
-        "once pruned, the dedupe key is free again"
-    );
+    assert_ne!(again[0], ids[0], "once pruned, the dedupe key is free again");
     app.stop().await;
 }
 
@@ -394,14 +361,7 @@ async fn send_one(app: &TestApp, key: &str) -> String {
     let (_, answer) = app
         .post(
             "stripe",
-            &signed(
-                &SchemeSpec::Stripe,
-                "whsec_in",
-                body.as_bytes(),
-                now(),
-                "",
-                "",
-            ),
+            &signed(&SchemeSpec::Stripe, "whsec_in", body.as_bytes(), now(), "", ""),
             body.as_bytes(),
         )
         .await;

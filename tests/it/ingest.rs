@@ -176,10 +176,7 @@ fn cases() -> Vec<Case> {
             secret: "acme-secret",
             url: "",
             body: json,
-            extra: vec![
-                h("X-Acme-Delivery", "acme-1"),
-                h("X-Acme-Event", "thing.done"),
-            ],
+            extra: vec![h("X-Acme-Delivery", "acme-1"), h("X-Acme-Event", "thing.done")],
             expected_key: "acme-1",
             timestamped: false,
         },
@@ -216,48 +213,24 @@ async fn every_scheme_stores_signed_requests_and_rejects_the_rest_with_their_kin
         assert!(id.starts_with("evt_"));
         let stored = app.store.event(&id).await.expect("reads").expect("stored");
         assert_eq!(stored.event.dedupe_key, c.expected_key, "{}", c.source);
-        assert_eq!(
-            stored.event.body,
-            c.body.as_bytes(),
-            "{}: raw bytes kept",
-            c.source
-        );
+        assert_eq!(stored.event.body, c.body.as_bytes(), "{}: raw bytes kept", c.source);
         assert!(
-            stored
-                .event
-                .headers
-                .iter()
-                .all(|(k, _)| !c.spec.is_signature_header(k)),
+            stored.event.headers.iter().all(|(k, _)| !c.spec.is_signature_header(k)),
             "{}: no signature stored",
             c.source
         );
 
         let mut negatives: Vec<Negative> = vec![
-            (
-                "invalid_signature",
-                good.clone(),
-                format!("{} ", c.body).into_bytes(),
-            ),
+            ("invalid_signature", good.clone(), format!("{} ", c.body).into_bytes()),
             (
                 "invalid_signature",
                 with(
-                    signed(
-                        &c.spec,
-                        wrong_secret(&c.spec),
-                        c.body.as_bytes(),
-                        t,
-                        "msg_round",
-                        c.url,
-                    ),
+                    signed(&c.spec, wrong_secret(&c.spec), c.body.as_bytes(), t, "msg_round", c.url),
                     &c.extra,
                 ),
                 c.body.as_bytes().to_vec(),
             ),
-            (
-                "missing_header",
-                c.extra.clone(),
-                c.body.as_bytes().to_vec(),
-            ),
+            ("missing_header", c.extra.clone(), c.body.as_bytes().to_vec()),
         ];
         let garbled: Vec<(String, String)> = good
             .iter()
@@ -271,12 +244,7 @@ async fn every_scheme_stores_signed_requests_and_rejects_the_rest_with_their_kin
             .collect();
         negatives.push(("malformed_header", garbled, c.body.as_bytes().to_vec()));
         if c.timestamped {
-            let window = c
-                .spec
-                .scheme()
-                .default_tolerance()
-                .expect("window")
-                .as_secs() as i64;
+            let window = c.spec.scheme().default_tolerance().expect("window").as_secs() as i64;
             negatives.push((
                 "timestamp_too_old",
                 with(
@@ -318,10 +286,7 @@ async fn every_scheme_stores_signed_requests_and_rejects_the_rest_with_their_kin
         }
     }
     let (status, _) = app.post("open", &[], b"anything at all").await;
-    assert_eq!(
-        status, 200,
-        "scheme none accepts unsigned requests when allowed"
-    );
+    assert_eq!(status, 200, "scheme none accepts unsigned requests when allowed");
 
     assert_eq!(
         app.store.event_ids(1000).await.expect("reads").len(),
@@ -340,26 +305,15 @@ async fn every_scheme_stores_signed_requests_and_rejects_the_rest_with_their_kin
 async fn one_event_sent_twenty_times_at_once_is_stored_once() {
     let app = TestApp::spawn(CONFIG).await;
     let body = br#"{"id":"evt_twenty","type":"charge.succeeded"}"#;
-    let headers = signed(
-        &SchemeSpec::Stripe,
-        "whsec_test_stripe",
-        body,
-        now(),
-        "",
-        "",
-    );
-    let answers =
-        futures::future::join_all((0..20).map(|_| app.post("stripe", &headers, body))).await;
+    let headers = signed(&SchemeSpec::Stripe, "whsec_test_stripe", body, now(), "", "");
+    let answers = futures::future::join_all((0..20).map(|_| app.post("stripe", &headers, body))).await;
     assert!(answers.iter().all(|(s, _)| *s == 200));
     let first = answers[0].1["id"].clone();
     assert!(
         answers.iter().all(|(_, a)| a["id"] == first),
         "every answer carries the first event's id"
     );
-    let duplicates = answers
-        .iter()
-        .filter(|(_, a)| a["duplicate"] == true)
-        .count();
+    let duplicates = answers.iter().filter(|(_, a)| a["duplicate"] == true).count();
     assert_eq!(duplicates, 19);
     assert_eq!(app.store.event_ids(100).await.expect("reads").len(), 1);
     app.stop().await;
@@ -372,14 +326,7 @@ async fn a_routed_event_is_committed_with_its_pending_delivery() {
     let (_, a) = app
         .post(
             "stripe",
-            &signed(
-                &SchemeSpec::Stripe,
-                "whsec_test_stripe",
-                routed,
-                now(),
-                "",
-                "",
-            ),
+            &signed(&SchemeSpec::Stripe, "whsec_test_stripe", routed, now(), "", ""),
             routed,
         )
         .await;
@@ -399,14 +346,7 @@ async fn a_routed_event_is_committed_with_its_pending_delivery() {
     let (_, a) = app
         .post(
             "stripe",
-            &signed(
-                &SchemeSpec::Stripe,
-                "whsec_test_stripe",
-                unrouted,
-                now(),
-                "",
-                "",
-            ),
+            &signed(&SchemeSpec::Stripe, "whsec_test_stripe", unrouted, now(), "", ""),
             unrouted,
         )
         .await;
@@ -430,21 +370,11 @@ async fn unknown_sources_are_404_and_unreadable_bodies_400() {
     let (status, answer) = app
         .post(
             "stripe",
-            &signed(
-                &SchemeSpec::Stripe,
-                "whsec_test_stripe",
-                body,
-                now(),
-                "",
-                "",
-            ),
+            &signed(&SchemeSpec::Stripe, "whsec_test_stripe", body, now(), "", ""),
             body,
         )
         .await;
-    assert_eq!(
-        (status, answer["error"].as_str()),
-        (400, Some("malformed_body"))
-    );
+    assert_eq!((status, answer["error"].as_str()), (400, Some("malformed_body")));
     assert!(app.store.event_ids(10).await.expect("reads").is_empty());
     assert_eq!(app.rejected_count(1).await, 1);
     app.stop().await;

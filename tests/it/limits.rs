@@ -6,9 +6,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use inlet::domain::{
-    AttemptRecord, Claim, DeliveryKey, Ingested, NewEvent, NextStep, RejectedRequest, StoredEvent,
-};
+use inlet::domain::{Claim, Completion, DeliveryKey, Ingested, NewEvent, RejectedRequest, StoredEvent};
 use inlet::signature::SchemeSpec;
 use inlet::store::sqlite::SqliteStore;
 use inlet::store::{Store, StoreError, WriteStats};
@@ -46,7 +44,9 @@ async fn an_oversize_body_is_413_whether_declared_or_chunked() {
     let big = vec![b'x'; 2048];
     let (status, _) = app.post("stripe", &[], &big).await;
     assert_eq!(status, 413, "declared Content-Length over max_body");
-    let mut chunked = b"POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
+    let mut chunked =
+        b"POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            .to_vec();
     for _ in 0..3 {
         chunked.extend_from_slice(b"200\r\n");
         chunked.extend_from_slice(&[b'y'; 512]);
@@ -116,14 +116,8 @@ impl Store for FaultyStore {
     ) -> Result<Vec<Claim>, StoreError> {
         self.inner.claim(destination, now, limit, lease_until).await
     }
-    async fn complete(
-        &self,
-        key: DeliveryKey,
-        steps: u32,
-        attempt: AttemptRecord,
-        next: NextStep,
-    ) -> Result<(), StoreError> {
-        self.inner.complete(key, steps, attempt, next).await
+    async fn complete(&self, completions: Vec<Completion>) -> Result<(), StoreError> {
+        self.inner.complete(completions).await
     }
     async fn release(&self, keys: Vec<DeliveryKey>) -> Result<(), StoreError> {
         self.inner.release(keys).await

@@ -54,12 +54,8 @@ pub struct Receiver {
 impl Receiver {
     pub async fn start() -> Receiver {
         let inner = Arc::new(Inner::default());
-        let app = axum::Router::new()
-            .fallback(handle)
-            .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("binds");
+        let app = axum::Router::new().fallback(handle).with_state(inner.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
         let url = format!("http://{}/events", listener.local_addr().expect("addr"));
         tokio::spawn(async move { axum::serve(listener, app).await });
         Receiver { url, inner }
@@ -114,11 +110,7 @@ async fn handle(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Bytes
         tokio::time::sleep(reply.delay).await;
     }
     inner.in_flight.fetch_sub(1, Ordering::SeqCst);
-    let mut response = (
-        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK),
-        "ok",
-    )
-        .into_response();
+    let mut response = (StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK), "ok").into_response();
     if let Some(ra) = reply.retry_after {
         response
             .headers_mut()

@@ -46,24 +46,15 @@ impl TestApp {
     pub async fn spawn(config: &str) -> TestApp {
         let dir = tempfile::tempdir().expect("tempdir");
         let s = settings(config, dir.path());
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(&s.storage.sqlite_path).expect("store opens"));
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&s.storage.sqlite_path).expect("store opens"));
         TestApp::spawn_with_store(s, store, dir).await
     }
 
-    pub async fn spawn_with_store(
-        settings: Settings,
-        store: Arc<dyn Store>,
-        dir: tempfile::TempDir,
-    ) -> TestApp {
+    pub async fn spawn_with_store(settings: Settings, store: Arc<dyn Store>, dir: tempfile::TempDir) -> TestApp {
         init();
-        let app = App::build_with(
-            settings,
-            store.clone(),
-            Arc::new(inlet::workers::SystemClock),
-        )
-        .await
-        .expect("app builds");
+        let app = App::build_with(settings, store.clone(), Arc::new(inlet::workers::SystemClock))
+            .await
+            .expect("app builds");
         TestApp::start(app, store, dir)
     }
 
@@ -72,8 +63,7 @@ impl TestApp {
         init();
         let dir = tempfile::tempdir().expect("tempdir");
         let s = settings(config, dir.path());
-        let store: Arc<dyn Store> =
-            Arc::new(SqliteStore::open(&s.storage.sqlite_path).expect("store opens"));
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&s.storage.sqlite_path).expect("store opens"));
         let clock = Arc::new(inlet::workers::ManualClock::new(
             chrono::Utc::now().timestamp_millis() + 60_000,
         ));
@@ -111,12 +101,7 @@ impl TestApp {
             .expect("a worker of that name")
     }
 
-    pub async fn post(
-        &self,
-        source: &str,
-        headers: &[(String, String)],
-        body: &[u8],
-    ) -> (u16, serde_json::Value) {
+    pub async fn post(&self, source: &str, headers: &[(String, String)], body: &[u8]) -> (u16, serde_json::Value) {
         let mut req = self
             .client
             .post(format!("{}/webhooks/{source}", self.base))
@@ -132,10 +117,7 @@ impl TestApp {
 
     pub async fn stop(self) -> tempfile::TempDir {
         self.shutdown.cancel();
-        self.task
-            .await
-            .expect("app task")
-            .expect("app stops cleanly");
+        self.task.await.expect("app task").expect("app stops cleanly");
         self.dir
     }
 
@@ -153,14 +135,7 @@ impl TestApp {
 }
 
 /// The headers `spec` signs `body` with, at `at`, for `url` where the scheme needs one.
-pub fn signed(
-    spec: &SchemeSpec,
-    secret: &str,
-    body: &[u8],
-    at: i64,
-    id: &str,
-    url: &str,
-) -> Vec<(String, String)> {
+pub fn signed(spec: &SchemeSpec, secret: &str, body: &[u8], at: i64, id: &str, url: &str) -> Vec<(String, String)> {
     sign(
         spec,
         &Secret::new(secret),
@@ -208,15 +183,8 @@ impl Child {
             .recv_timeout(Duration::from_secs(20))
             .expect("inlet says it is listening");
         let json: serde_json::Value = serde_json::from_str(&line).expect("JSON log line");
-        let ingest = format!(
-            "http://{}",
-            json["ingest"].as_str().expect("ingest address")
-        );
-        Child {
-            process,
-            ingest,
-            logs,
-        }
+        let ingest = format!("http://{}", json["ingest"].as_str().expect("ingest address"));
+        Child { process, ingest, logs }
     }
 
     pub fn logs(&self) -> String {

@@ -47,12 +47,9 @@ fn run(source: WebhookSource, body: &str, extra: &[(&str, &str)]) -> Result<Acce
             HeaderValue::from_str(v).expect("value"),
         );
     }
-    WebhookIntake::new(source).expect("builds").accept(
-        &headers,
-        body.as_bytes(),
-        Some("https://h/x"),
-        now,
-    )
+    WebhookIntake::new(source)
+        .expect("builds")
+        .accept(&headers, body.as_bytes(), Some("https://h/x"), now)
 }
 
 fn draft(result: Result<Accepted, Refusal>) -> EventDraft {
@@ -94,11 +91,7 @@ fn a_stripe_body_without_an_id_is_malformed() {
 fn github_types_carry_the_action() {
     let mut s = source(SchemeSpec::Github { allow_sha1: false });
     s.secrets = vec![Secret::new("gh")];
-    let d = draft(run(
-        s,
-        r#"{"action":"opened"}"#,
-        &[("X-GitHub-Event", "issues")],
-    ));
+    let d = draft(run(s, r#"{"action":"opened"}"#, &[("X-GitHub-Event", "issues")]));
     assert_eq!(d.dedupe_key, "msg_1");
     assert_eq!(d.event_type.as_deref(), Some("issues.opened"));
 }
@@ -108,10 +101,7 @@ fn shopify_prefers_the_event_id_and_pointer_overrides_make_id_at_version_keys() 
     let d = draft(run(
         source(SchemeSpec::Shopify),
         r#"{"id":5}"#,
-        &[
-            ("X-Shopify-Webhook-Id", "wh"),
-            ("X-Shopify-Topic", "orders/updated"),
-        ],
+        &[("X-Shopify-Webhook-Id", "wh"), ("X-Shopify-Topic", "orders/updated")],
     ));
     assert_eq!(d.dedupe_key, "msg_1");
     assert_eq!(d.event_type.as_deref(), Some("orders/updated"));

@@ -17,9 +17,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Store, StoreError, WriteStats};
-use crate::domain::{
-    AttemptRecord, Claim, DeliveryKey, Ingested, NewEvent, NextStep, RejectedRequest, StoredEvent,
-};
+use crate::domain::{Claim, Completion, DeliveryKey, Ingested, NewEvent, RejectedRequest, StoredEvent};
 use writer::{Counters, Op, Task};
 
 /// How many operations may wait for the writer before ingest answers 503.
@@ -39,8 +37,7 @@ impl SqliteStore {
     /// Opens (creating parent folders and the file if needed) and migrates the database,
     /// then starts the writer thread.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
-        let open_err =
-            |e: &dyn std::fmt::Display| StoreError::Open(format!("{}: {e}", path.display()));
+        let open_err = |e: &dyn std::fmt::Display| StoreError::Open(format!("{}: {e}", path.display()));
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| open_err(&e))?;
         }
@@ -55,11 +52,9 @@ impl SqliteStore {
         .map_err(|e| open_err(&e))?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
-            let r = Connection::open_with_flags(
-                path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-            .map_err(|e| open_err(&e))?;
+            let r =
+                Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                    .map_err(|e| open_err(&e))?;
             schema::configure_reader(&r).map_err(|e| open_err(&e))?;
             readers.push(Mutex::new(r));
         }
@@ -92,9 +87,7 @@ impl SqliteStore {
     fn send(&self, op: Op) -> Result<(), StoreError> {
         self.tx.try_send(op).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => StoreError::Busy,
-            mpsc::error::TrySendError::Closed(_) => {
-                StoreError::Unavailable("the store is closed".into())
-            }
+            mpsc::error::TrySendError::Closed(_) => StoreError::Unavailable("the store is closed".into()),
         })
     }
 
@@ -163,14 +156,8 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn complete(
-        &self,
-        key: DeliveryKey,
-        steps_used: u32,
-        attempt: AttemptRecord,
-        next: NextStep,
-    ) -> Result<(), StoreError> {
-        self.task(move |tx| queue::complete(tx, &key, steps_used, &attempt, &next))
+    async fn complete(&self, completions: Vec<Completion>) -> Result<(), StoreError> {
+        self.task(move |tx| completions.iter().try_for_each(|c| queue::complete(tx, c)))
             .await
     }
 
@@ -234,11 +221,7 @@ impl Store for SqliteStore {
             return;
         }
         let handle = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
-        let checkpointer = self
-            .checkpointer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let checkpointer = self.checkpointer.lock().unwrap_or_else(|p| p.into_inner()).take();
         let _ = tokio::task::spawn_blocking(move || {
             if let Some(h) = handle {
                 let _ = h.join();

@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use crate::domain::{AttemptRecord, Claim, DeliveryKey, EventRecord, NextStep, Via};
+use crate::domain::{Claim, Completion, DeliveryKey, EventRecord, NextStep, Via};
 
 /// Leases up to `limit` pending deliveries of `destination` due at `now` whose lease is
 /// free or expired, oldest due first.
@@ -21,13 +21,10 @@ pub fn claim(
                AND (lease_until IS NULL OR lease_until < ?2)
              ORDER BY next_attempt_at LIMIT ?3",
         )?
-        .query_map(params![destination, now, limit as i64], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })?
+        .query_map(params![destination, now, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut lease = tx.prepare_cached(
-        "UPDATE deliveries SET lease_until = ?3 WHERE event_seq = ?1 AND destination = ?2",
-    )?;
+    let mut lease =
+        tx.prepare_cached("UPDATE deliveries SET lease_until = ?3 WHERE event_seq = ?1 AND destination = ?2")?;
     let mut claims = Vec::with_capacity(due.len());
     for (seq, steps_used) in due {
         lease.execute(params![seq, destination, lease_until])?;
@@ -46,10 +43,7 @@ pub fn claim(
 }
 
 /// The stored fields of the event with sequence `seq`.
-pub fn event_record(
-    conn: &rusqlite::Connection,
-    seq: i64,
-) -> rusqlite::Result<Option<EventRecord>> {
+pub fn event_record(conn: &rusqlite::Connection, seq: i64) -> rusqlite::Result<Option<EventRecord>> {
     conn.prepare_cached(
         "SELECT id, source, type, dedupe_key, via, received_at, occurred_at, content_type, headers, body
          FROM events WHERE seq = ?1",
@@ -71,14 +65,9 @@ pub fn event_record(
     .optional()
 }
 
-/// Records `attempt` and applies `next`; `steps_used` is the delivery's new count.
-pub fn complete(
-    tx: &Transaction<'_>,
-    key: &DeliveryKey,
-    steps_used: u32,
-    attempt: &AttemptRecord,
-    next: &NextStep,
-) -> rusqlite::Result<()> {
+/// Records the attempt and applies what it leads to.
+pub fn complete(tx: &Transaction<'_>, c: &Completion) -> rusqlite::Result<()> {
+    let (key, steps_used, attempt, next) = (&c.key, c.steps_used, &c.attempt, &c.next);
     tx.prepare_cached(
         "INSERT INTO attempts (event_seq, destination, at, status_code, latency_ms, error, response_excerpt)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -102,15 +91,22 @@ pub fn complete(
                 last_error = COALESCE(?6, last_error), lease_until = NULL, updated_at = ?7
          WHERE event_seq = ?1 AND destination = ?2",
     )?
-    .execute(params![key.event_seq, key.destination, state, steps_used, next_at, error, attempt.at])?;
+    .execute(params![
+        key.event_seq,
+        key.destination,
+        state,
+        steps_used,
+        next_at,
+        error,
+        attempt.at
+    ])?;
     Ok(())
 }
 
 /// Frees leases without recording anything (shutdown with attempts not started).
 pub fn release(tx: &Transaction<'_>, keys: &[DeliveryKey]) -> rusqlite::Result<()> {
-    let mut stmt = tx.prepare_cached(
-        "UPDATE deliveries SET lease_until = NULL WHERE event_seq = ?1 AND destination = ?2",
-    )?;
+    let mut stmt =
+        tx.prepare_cached("UPDATE deliveries SET lease_until = NULL WHERE event_seq = ?1 AND destination = ?2")?;
     for k in keys {
         stmt.execute(params![k.event_seq, k.destination])?;
     }
@@ -133,8 +129,7 @@ pub fn prune(tx: &Transaction<'_>, before: i64, limit: usize) -> rusqlite::Resul
             .execute([seq])?;
         tx.prepare_cached("DELETE FROM deliveries WHERE event_seq = ?1")?
             .execute([seq])?;
-        tx.prepare_cached("DELETE FROM events WHERE seq = ?1")?
-            .execute([seq])?;
+        tx.prepare_cached("DELETE FROM events WHERE seq = ?1")?.execute([seq])?;
     }
     tx.prepare_cached("DELETE FROM rejected WHERE at < ?1")?
         .execute([before])?;

@@ -3,6 +3,12 @@
 //! them all in one `BEGIN IMMEDIATE` transaction, and answers each caller only after the
 //! `synchronous=FULL` commit. One flush per batch instead of one per event; no
 //! `database is locked`, by construction.
+//!
+//! A batch without an ingest (only delivery bookkeeping: claims, attempts, releases,
+//! pruning, rejected records) commits with `synchronous=NORMAL`: no flush of its own. A
+//! process crash loses none of it (WAL); power loss can forget the latest attempts, which
+//! are then made again with the same `webhook-id`: at least once still holds. The next
+//! ingest commit flushes them anyway.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,15 +64,13 @@ impl<T, F> Task<T, F> {
 impl<T: Send, F: FnOnce(&Transaction<'_>) -> rusqlite::Result<T> + Send> WriteTask for Task<T, F> {
     fn apply(&mut self, tx: &Transaction<'_>) {
         let Some(work) = self.work.take() else { return };
-        let result = tx
-            .execute_batch("SAVEPOINT task")
-            .and_then(|()| match work(tx) {
-                Ok(v) => tx.execute_batch("RELEASE task").map(|()| v),
-                Err(e) => {
-                    let _ = tx.execute_batch("ROLLBACK TO task; RELEASE task");
-                    Err(e)
-                }
-            });
+        let result = tx.execute_batch("SAVEPOINT task").and_then(|()| match work(tx) {
+            Ok(v) => tx.execute_batch("RELEASE task").map(|()| v),
+            Err(e) => {
+                let _ = tx.execute_batch("ROLLBACK TO task; RELEASE task");
+                Err(e)
+            }
+        });
         self.out = Some(result.map_err(|e| StoreError::Unavailable(e.to_string())));
     }
 
@@ -89,31 +93,35 @@ pub struct Counters {
 pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Counters>) {
     let mut batch: Vec<Op> = Vec::with_capacity(MAX_BATCH);
     let mut rejected_since_trim = 0u32;
+    let mut full = true;
     loop {
         let Some(first) = rx.blocking_recv() else {
             return;
         };
         batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
+        drain(&mut rx, &mut batch);
+        let stop = batch.iter().any(|op| matches!(op, Op::Shutdown));
+        let needs_flush = batch.iter().any(|op| matches!(op, Op::Ingest(..) | Op::Ping(_)));
+        if needs_flush != full {
+            let mode = if needs_flush { "FULL" } else { "NORMAL" };
+            if let Err(e) = conn.pragma_update(None, "synchronous", mode) {
+                tracing::error!(error = %e, "cannot set synchronous={mode}");
+            } else {
+                full = needs_flush;
             }
         }
-        let stop = batch.iter().any(|op| matches!(op, Op::Shutdown));
-        let results = commit(&mut conn, &mut batch, &mut rejected_since_trim);
+        let results = if needs_flush && !full {
+            Err(rusqlite::Error::InvalidQuery)
+        } else {
+            commit(&mut conn, &mut batch, &mut rejected_since_trim)
+        };
         counters.commits.fetch_add(1, Ordering::Relaxed);
-        counters
-            .ops
-            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        counters.ops.fetch_add(batch.len() as u64, Ordering::Relaxed);
         let (mut answers, committed) = match results {
             Ok(answers) => (answers.into_iter(), Ok(())),
             Err(e) => {
                 tracing::error!(error = %e, ops = batch.len(), "commit failed; answering 503 to this batch");
-                (
-                    Vec::new().into_iter(),
-                    Err(StoreError::Unavailable(e.to_string())),
-                )
+                (Vec::new().into_iter(), Err(StoreError::Unavailable(e.to_string())))
             }
         };
         for op in batch.drain(..) {
@@ -143,6 +151,15 @@ pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Count
     }
 }
 
+fn drain(rx: &mut mpsc::Receiver<Op>, batch: &mut Vec<Op>) {
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(op) => batch.push(op),
+            Err(_) => break,
+        }
+    }
+}
+
 /// Runs the batch in one transaction; the answers of its ingests, in order.
 fn commit(
     conn: &mut Connection,
@@ -159,10 +176,8 @@ fn commit(
                 *rejected_since_trim += 1;
                 if *rejected_since_trim >= 256 {
                     *rejected_since_trim = 0;
-                    tx.prepare_cached(
-                        "DELETE FROM rejected WHERE id <= (SELECT MAX(id) FROM rejected) - ?1",
-                    )?
-                    .execute([REJECTED_KEEP])?;
+                    tx.prepare_cached("DELETE FROM rejected WHERE id <= (SELECT MAX(id) FROM rejected) - ?1")?
+                        .execute([REJECTED_KEEP])?;
                 }
             }
             Op::Task(task) => task.apply(&tx),
@@ -219,15 +234,7 @@ fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> rusqlite::Result<Ingested
 
 fn insert_rejected(tx: &Transaction<'_>, r: &RejectedRequest) -> rusqlite::Result<()> {
     let headers = serde_json::to_string(&r.headers).unwrap_or_else(|_| "[]".into());
-    tx.prepare_cached(
-        "INSERT INTO rejected (source, error, at, headers, body_size) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        r.source,
-        r.error,
-        r.at,
-        headers,
-        r.body_size as i64
-    ])?;
+    tx.prepare_cached("INSERT INTO rejected (source, error, at, headers, body_size) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![r.source, r.error, r.at, headers, r.body_size as i64])?;
     Ok(())
 }

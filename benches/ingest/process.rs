@@ -1,0 +1,87 @@
+//! The processes under test: the gateway binary, the bare-handler ceiling, RSS readings.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+/// Starts a server process and reads its address from its "listening" log line; later
+/// lines are drained, and the gateway's closing line (its commit statistics) is printed.
+pub fn spawn(cmd: &mut Command) -> (std::process::Child, String) {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("server starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines.next().expect("server logs its address").expect("log line");
+        if line.contains("inlet is listening") {
+            let json: serde_json::Value = serde_json::from_str(&line).expect("json log");
+            break json["ingest"].as_str().expect("ingest").to_string();
+        }
+    };
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if line.contains("inlet stopped") {
+                println!("gateway: {line}");
+            }
+        }
+    });
+    (child, addr)
+}
+
+pub fn stop(child: &mut std::process::Child) {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    std::thread::sleep(Duration::from_millis(100));
+}
+
+pub fn rss_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The ceiling: inlet's own serve loop with a handler that does nothing.
+pub fn bare_server() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
+        let addr = listener.local_addr().expect("addr");
+        eprintln!(r#"{{"message":"inlet is listening","ingest":"{addr}"}}"#);
+        // No signal handler: SIGTERM ends this process outright, which is all it needs.
+        let shutdown = CancellationToken::new();
+        let options = inlet::http::serve::ServeOptions {
+            header_read_timeout: Duration::from_secs(10),
+            grace: Duration::from_secs(1),
+        };
+        inlet::http::serve::serve(listener, inlet::http::bare_router(), shutdown, options).await;
+    });
+}
+
+/// Writes a config with the Stripe source and `extra` into `dir` and starts the release
+/// gateway on it.
+pub fn gateway(dir: &std::path::Path, extra: &str) -> (std::process::Child, String) {
+    let config = dir.join("inlet.toml");
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\n[admin]\nlisten = \"127.0.0.1:0\"\n[storage]\nurl = \"sqlite://inlet.db\"\n\
+         [sources.stripe]\nscheme = \"stripe\"\nsecrets = [\"{}\"]\n{extra}",
+        super::load::SECRET
+    );
+    std::fs::write(&config, text).expect("config");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_inlet"));
+    cmd.args(["serve", "-c"])
+        .arg(&config)
+        .env("RUST_LOG", "warn,inlet=info");
+    spawn(&mut cmd)
+}
