@@ -367,3 +367,50 @@ async fn send_one(app: &TestApp, key: &str) -> String {
         .await;
     answer["id"].as_str().expect("id").to_string()
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed_and_count_as_failures() {
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(302)]);
+    let (app, clock) = TestApp::spawn_manual(&config(&receiver.url, r#"retry = ["0s", "1s"]"#)).await;
+    let ids = send(&app, 1).await;
+    let worker = app.worker("app");
+    worker.run_once().await;
+    let d = delivery(&app, &ids[0]).await;
+    assert_eq!((d.state.as_str(), d.attempts[0].status_code), ("pending", Some(302)));
+    clock.advance(Duration::from_millis(1_300));
+    worker.run_once().await;
+    assert_eq!(delivery(&app, &ids[0]).await.state, "delivered");
+    assert_eq!(receiver.received().len(), 2, "the Location was never fetched");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_expired_lease_is_claimed_again_and_a_live_one_is_not() {
+    let receiver = Receiver::start().await;
+    let (app, clock) = TestApp::spawn_manual(&config(&receiver.url, "")).await;
+    send(&app, 1).await;
+    let now = inlet::workers::Clock::now_ms(clock.as_ref());
+    let first = app.store.claim("app", now, 10, now + 40_000).await.expect("claims");
+    assert_eq!(
+        first.len(),
+        1,
+        "a worker claims the delivery, then dies without finishing"
+    );
+    assert!(
+        app.store
+            .claim("app", now + 39_000, 10, now + 80_000)
+            .await
+            .expect("claims")
+            .is_empty(),
+        "the lease holds"
+    );
+    let again = app
+        .store
+        .claim("app", now + 41_000, 10, now + 80_000)
+        .await
+        .expect("claims");
+    assert_eq!(again.len(), 1, "after the lease expires another worker takes it");
+    assert_eq!(again[0].event.id, first[0].event.id);
+    app.stop().await;
+}
