@@ -25,7 +25,7 @@ pub fn spawn(cmd: &mut Command) -> (std::process::Child, String) {
     };
     std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
-            if line.contains("inlet stopped") {
+            if line.contains("inlet stopped") || line.contains("slow commit") {
                 println!("gateway: {line}");
             }
         }

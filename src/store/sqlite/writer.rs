@@ -20,6 +20,8 @@ use crate::domain::{Ingested, NewEvent, RejectedRequest};
 use crate::store::StoreError;
 
 pub const MAX_BATCH: usize = 512;
+/// Commits slower than this are logged: acknowledgements wait for them.
+const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_millis(20);
 /// Rejected-request rows kept; older ones are trimmed.
 pub const REJECTED_KEEP: i64 = 10_000;
 
@@ -110,11 +112,20 @@ pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Count
                 full = needs_flush;
             }
         }
+        let started = std::time::Instant::now();
         let results = if needs_flush && !full {
             Err(rusqlite::Error::InvalidQuery)
         } else {
             commit(&mut conn, &mut batch, &mut rejected_since_trim)
         };
+        let elapsed = started.elapsed();
+        if elapsed > SLOW_COMMIT {
+            tracing::warn!(
+                ms = elapsed.as_millis() as u64,
+                ops = batch.len(),
+                "slow commit: the disk took long to flush"
+            );
+        }
         counters.commits.fetch_add(1, Ordering::Relaxed);
         counters.ops.fetch_add(batch.len() as u64, Ordering::Relaxed);
         let (mut answers, committed) = match results {
