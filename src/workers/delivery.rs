@@ -226,12 +226,8 @@ impl DeliveryWorker {
             let free = concurrency.saturating_sub(set.len());
             if free >= refill_at || set.is_empty() {
                 let (claims, probe) = self.claim(free).await;
-                let more_due = claims.len() == free && !probe && free > 0;
                 for c in claims {
                     set.spawn(self.clone().attempt(c, probe));
-                }
-                if more_due && set.len() < concurrency {
-                    continue;
                 }
             }
             tokio::select! {

@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use crate::domain::{Claim, Completion, DeliveryKey, EventRecord, NextStep, Via};
+use crate::domain::{Claim, Completion, DeliveryKey, DeliveryState, EventRecord, NextStep, Via};
 
 /// Leases up to `limit` pending deliveries of `destination` due at `now` whose lease is
 /// free or expired, oldest due first.
@@ -82,9 +82,9 @@ pub fn complete(tx: &Transaction<'_>, c: &Completion) -> rusqlite::Result<()> {
         attempt.response_excerpt
     ])?;
     let (state, next_at, error) = match next {
-        NextStep::Delivered => ("delivered", None, None),
-        NextStep::RetryAt { at, .. } => ("pending", Some(*at), attempt.error.clone()),
-        NextStep::Dead { reason } => ("dead", None, Some(reason.clone())),
+        NextStep::Delivered => (DeliveryState::Delivered, None, None),
+        NextStep::RetryAt { at, .. } => (DeliveryState::Pending, Some(*at), attempt.error.clone()),
+        NextStep::Dead { reason } => (DeliveryState::Dead, None, Some(reason.clone())),
     };
     tx.prepare_cached(
         "UPDATE deliveries SET state = ?3, attempts = ?4, next_attempt_at = COALESCE(?5, next_attempt_at),
@@ -94,7 +94,7 @@ pub fn complete(tx: &Transaction<'_>, c: &Completion) -> rusqlite::Result<()> {
     .execute(params![
         key.event_seq,
         key.destination,
-        state,
+        state.as_str(),
         steps_used,
         next_at,
         error,

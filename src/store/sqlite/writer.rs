@@ -114,7 +114,11 @@ pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Count
         }
         let started = std::time::Instant::now();
         let results = if needs_flush && !full {
-            Err(rusqlite::Error::InvalidQuery)
+            // Never commit an ingest without its flush: refuse the batch (503) instead.
+            Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                Some("cannot switch to synchronous=FULL".into()),
+            ))
         } else {
             commit(&mut conn, &mut batch, &mut rejected_since_trim)
         };
