@@ -414,3 +414,20 @@ async fn an_expired_lease_is_claimed_again_and_a_live_one_is_not() {
     assert_eq!(again[0].event.id, first[0].event.id);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_destination_rate_limit_spaces_attempts_out() {
+    let receiver = Receiver::start().await;
+    // 10/s with a burst of 1: six deliveries need at least five refills of 100 ms.
+    let app = TestApp::spawn(&config(&receiver.url, "rate_limit = \"10/s\"")).await;
+    let started = std::time::Instant::now();
+    send(&app, 6).await;
+    let got = receiver.wait_for(6).await;
+    assert_eq!(got.len(), 6);
+    assert!(
+        started.elapsed() >= Duration::from_millis(480),
+        "took {:?}",
+        started.elapsed()
+    );
+    app.stop().await;
+}
