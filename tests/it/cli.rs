@@ -202,3 +202,31 @@ fn check_names_the_key_path_of_a_bad_value() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("sources.gh.tolerance: has no effect"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_signs_and_posts_like_the_provider_and_prints_the_answer() {
+    let app =
+        crate::support::TestApp::spawn("[sources.stripe]\nscheme = \"stripe\"\nsecrets = [\"whsec_send\"]\n").await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let body = dir.path().join("event.json");
+    std::fs::write(&body, r#"{"id":"evt_sent","type":"charge.succeeded"}"#).expect("written");
+    let url = format!("{}/webhooks/stripe", app.base);
+    let run = |secret: &'static str| {
+        let (url, body) = (url.clone(), body.clone());
+        tokio::task::spawn_blocking(move || {
+            let body = body.to_str().expect("utf-8").to_string();
+            inlet(&["send", &url, "--scheme", "stripe", "--secret", secret, &body], None)
+        })
+    };
+    let ok = run("whsec_send").await.expect("runs");
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    let out = stdout(&ok);
+    assert!(
+        out.starts_with("200 OK\n") && out.contains(r#""duplicate":false"#),
+        "{out}"
+    );
+    let forged = run("whsec_other").await.expect("runs");
+    assert_eq!(forged.status.code(), Some(1));
+    assert!(stdout(&forged).contains("invalid_signature"));
+    app.stop().await;
+}
