@@ -97,10 +97,6 @@ impl App {
             .unwrap_or_else(|_| self.state.settings.admin.listen)
     }
 
-    pub fn store(&self) -> Arc<dyn Store> {
-        self.state.store.clone()
-    }
-
     /// The delivery worker of destination `name`.
     pub fn worker(&self, name: &str) -> Option<Arc<DeliveryWorker>> {
         self.workers.iter().find(|w| w.name() == name).cloned()

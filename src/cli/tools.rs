@@ -10,7 +10,7 @@ use ::http::{HeaderMap, HeaderName, HeaderValue};
 use super::{SchemeArgs, SendArgs, SignArgs, VerifyArgs};
 use crate::config::values::parse_duration;
 use crate::config::{Settings, SourceSettings, WebhookSource};
-use crate::signature::{self, Algorithm, Encoding, HmacSpec, Scheme, SchemeSpec, Secret, SignInput};
+use crate::signature::{self, HmacSpec, Scheme, SchemeSpec, Secret, SignInput};
 use crate::sources::{Accepted, Refusal, WebhookIntake};
 
 fn usage(message: impl std::fmt::Display) -> ExitCode {
@@ -48,36 +48,14 @@ fn parse_headers(lines: &[String]) -> Result<HeaderMap, String> {
 fn spec_from(args: &SchemeArgs) -> Result<SchemeSpec, String> {
     let name = args.scheme.as_deref().ok_or("--scheme is required")?;
     let scheme = Scheme::parse(name).ok_or_else(|| format!("unknown scheme {name:?}"))?;
-    Ok(match scheme {
-        Scheme::Stripe => SchemeSpec::Stripe,
-        Scheme::Standard => SchemeSpec::Standard,
-        Scheme::Github => SchemeSpec::Github {
-            allow_sha1: args.allow_sha1,
-        },
-        Scheme::Shopify => SchemeSpec::Shopify,
-        Scheme::Slack => SchemeSpec::Slack,
-        Scheme::Twilio => SchemeSpec::Twilio,
-        Scheme::Paddle => SchemeSpec::Paddle,
-        Scheme::Square => SchemeSpec::Square,
-        Scheme::None => SchemeSpec::None,
-        Scheme::Hmac => SchemeSpec::Hmac(HmacSpec {
-            header: args
-                .hmac_header
-                .clone()
-                .ok_or("--hmac-header is required with --scheme hmac")?
-                .to_ascii_lowercase(),
-            algorithm: match args.hmac_algorithm.as_deref() {
-                None => Algorithm::Sha256,
-                Some(a) => {
-                    Algorithm::parse(a).ok_or_else(|| format!("--hmac-algorithm {a:?}: use sha256, sha1 or sha512"))?
-                }
-            },
-            encoding: match args.hmac_encoding.as_deref() {
-                None => Encoding::Hex,
-                Some(e) => Encoding::parse(e).ok_or_else(|| format!("--hmac-encoding {e:?}: use hex or base64"))?,
-            },
-            prefix: args.hmac_prefix.clone(),
-        }),
+    scheme.spec(args.allow_sha1, || {
+        HmacSpec::parse(
+            args.hmac_header.as_deref(),
+            args.hmac_algorithm.as_deref(),
+            args.hmac_encoding.as_deref(),
+            args.hmac_prefix.as_deref(),
+        )
+        .map_err(|(field, message)| format!("--hmac-{}: {message}", field.key()))
     })
 }
 

@@ -109,19 +109,10 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
                     return Err(ConfigError::at(at("secret"), "must not be empty"));
                 }
                 Some(s) => {
-                    if let Err(e) = crate::signature::sign(
-                        &crate::signature::SchemeSpec::Standard,
-                        &Secret::new(s.clone()),
-                        &crate::signature::SignInput {
-                            body: b"",
-                            at: 0,
-                            id: "check",
-                            url: None,
-                        },
-                    ) {
-                        return Err(ConfigError::at(at("secret"), e.to_string()));
-                    }
-                    Some(Secret::new(s))
+                    let secret = Secret::new(s);
+                    crate::signature::check_signing_secret(&secret)
+                        .map_err(|e| ConfigError::at(at("secret"), e.to_string()))?;
+                    Some(secret)
                 }
             };
             DestinationKind::Http(HttpDestination {

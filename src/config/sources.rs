@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::values::{Dur, Pointer};
 use super::{ConfigError, ServerSettings, check_url, typed};
-use crate::signature::{self, Algorithm, Encoding, HmacSpec, Scheme, SchemeSpec, Secret};
+use crate::signature::{self, HmacSpec, Scheme, SchemeSpec, Secret};
 
 /// A configured source. Only webhook sources exist so far; poll sources come later.
 #[derive(Debug, Clone)]
@@ -147,28 +147,21 @@ pub fn parse(name: &str, value: toml::Value, server: &ServerSettings) -> Result<
         ));
     }
 
-    let spec = match scheme {
-        Scheme::Stripe => SchemeSpec::Stripe,
-        Scheme::Standard => SchemeSpec::Standard,
-        Scheme::Github => SchemeSpec::Github {
-            allow_sha1: raw.allow_sha1.unwrap_or(false),
-        },
-        Scheme::Shopify => SchemeSpec::Shopify,
-        Scheme::Slack => SchemeSpec::Slack,
-        Scheme::Twilio => SchemeSpec::Twilio,
-        Scheme::Paddle => SchemeSpec::Paddle,
-        Scheme::Square => SchemeSpec::Square,
-        Scheme::Hmac => SchemeSpec::Hmac(hmac_spec(&raw, &at)?),
-        Scheme::None => {
-            if raw.allow_unsigned != Some(true) {
-                return Err(ConfigError::at(
-                    at("allow_unsigned"),
-                    "scheme \"none\" accepts unsigned requests only with allow_unsigned = true",
-                ));
-            }
-            SchemeSpec::None
-        }
-    };
+    if scheme == Scheme::None && raw.allow_unsigned != Some(true) {
+        return Err(ConfigError::at(
+            at("allow_unsigned"),
+            "scheme \"none\" accepts unsigned requests only with allow_unsigned = true",
+        ));
+    }
+    let spec = scheme.spec(raw.allow_sha1.unwrap_or(false), || {
+        HmacSpec::parse(
+            raw.header.as_deref(),
+            raw.algorithm.as_deref(),
+            raw.encoding.as_deref(),
+            raw.prefix.as_deref(),
+        )
+        .map_err(|(field, message)| ConfigError::at(at(field.key()), message))
+    })?;
 
     let secrets = raw.secrets.unwrap_or_default();
     if scheme == Scheme::None {
@@ -219,34 +212,4 @@ pub fn parse(name: &str, value: toml::Value, server: &ServerSettings) -> Result<
         type_header: raw.type_header.map(|h| h.to_ascii_lowercase()),
         public_url,
     }))
-}
-
-fn hmac_spec(raw: &RawWebhook, at: &dyn Fn(&str) -> String) -> Result<HmacSpec, ConfigError> {
-    let header = raw
-        .header
-        .clone()
-        .ok_or_else(|| ConfigError::at(at("header"), "scheme \"hmac\" needs the name of the signature header"))?;
-    if ::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
-        return Err(ConfigError::at(
-            at("header"),
-            format!("{header:?} is not a header name"),
-        ));
-    }
-    let algorithm = match raw.algorithm.as_deref() {
-        None => Algorithm::Sha256,
-        Some(a) => Algorithm::parse(a)
-            .ok_or_else(|| ConfigError::at(at("algorithm"), format!("{a:?}: use sha256, sha1 or sha512")))?,
-    };
-    let encoding = match raw.encoding.as_deref() {
-        None => Encoding::Hex,
-        Some(e) => {
-            Encoding::parse(e).ok_or_else(|| ConfigError::at(at("encoding"), format!("{e:?}: use hex or base64")))?
-        }
-    };
-    Ok(HmacSpec {
-        header: header.to_ascii_lowercase(),
-        algorithm,
-        encoding,
-        prefix: raw.prefix.clone(),
-    })
 }

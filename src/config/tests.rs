@@ -154,3 +154,17 @@ fn the_starter_config_and_the_quickstart_example_are_valid() {
     )
     .expect("quickstart is valid");
 }
+
+#[test]
+fn a_destination_secret_must_be_able_to_sign() {
+    let base = "[destinations.app]\nkind = \"http\"\nurl = \"http://127.0.0.1:3000/e\"\n";
+    parse(&format!("{base}secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"\n")).expect("an HMAC key signs");
+    let public = err(&format!(
+        "{base}secret = \"whpk_ZlN4eg7dSSqi0moX9hQUk3orrOouK3QVQSlJa248c/g=\"\n"
+    ));
+    assert!(
+        public.starts_with("destinations.app.secret: signing with a public key"),
+        "{public}"
+    );
+    assert!(err(&format!("{base}secret = \"whsec_%%%\"\n")).starts_with("destinations.app.secret: "));
+}

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use ::http::HeaderMap;
 
-pub use hmac_generic::{Algorithm, Encoding, HmacSpec};
+pub use hmac_generic::{Algorithm, Encoding, HmacField, HmacSpec};
 pub use keys::{KeyError, Secret};
 pub use mac::sha256_hex as body_sha256_hex;
 
@@ -83,6 +83,22 @@ impl Scheme {
         }
     }
 
+    /// This scheme with its settings; `hmac` is called only for the `hmac` scheme.
+    pub fn spec<E>(self, allow_sha1: bool, hmac: impl FnOnce() -> Result<HmacSpec, E>) -> Result<SchemeSpec, E> {
+        Ok(match self {
+            Scheme::Stripe => SchemeSpec::Stripe,
+            Scheme::Standard => SchemeSpec::Standard,
+            Scheme::Github => SchemeSpec::Github { allow_sha1 },
+            Scheme::Shopify => SchemeSpec::Shopify,
+            Scheme::Slack => SchemeSpec::Slack,
+            Scheme::Twilio => SchemeSpec::Twilio,
+            Scheme::Paddle => SchemeSpec::Paddle,
+            Scheme::Square => SchemeSpec::Square,
+            Scheme::Hmac => SchemeSpec::Hmac(hmac()?),
+            Scheme::None => SchemeSpec::None,
+        })
+    }
+
     /// Whether the signed string includes the URL the provider called.
     pub fn needs_url(self) -> bool {
         matches!(self, Scheme::Twilio | Scheme::Square)
@@ -138,13 +154,14 @@ impl SchemeSpec {
 
     /// True when `name` (any case) is a header this spec treats as a signature.
     pub fn is_signature_header(&self, name: &str) -> bool {
-        let name = name.to_ascii_lowercase();
-        if let SchemeSpec::Hmac(h) = self
-            && h.header.eq_ignore_ascii_case(&name)
-        {
-            return true;
-        }
-        self.scheme().signature_headers().contains(&name.as_str())
+        let hmac_header = match self {
+            SchemeSpec::Hmac(h) => Some(h.header.as_str()),
+            _ => None,
+        };
+        hmac_header
+            .into_iter()
+            .chain(self.scheme().signature_headers().iter().copied())
+            .any(|h| h.eq_ignore_ascii_case(name))
     }
 }
 
@@ -313,6 +330,15 @@ pub fn sign(spec: &SchemeSpec, secret: &Secret, input: &SignInput<'_>) -> Result
         SchemeSpec::Hmac(h) => hmac_generic::sign(h, key, input),
         SchemeSpec::None => Vec::new(),
     })
+}
+
+/// Checks that `secret` can sign deliveries with Standard Webhooks: a `whsec_` HMAC key or
+/// a `whsk_` Ed25519 secret key (a `whpk_` public key verifies but cannot sign).
+pub fn check_signing_secret(secret: &Secret) -> Result<(), KeyError> {
+    match standard::Key::parse(secret.expose())? {
+        standard::Key::Public(_) => Err(KeyError::PublicKeyCannotSign),
+        standard::Key::Hmac(_) | standard::Key::Private(_) => Ok(()),
+    }
 }
 
 struct AcceptAll;

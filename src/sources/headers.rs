@@ -2,7 +2,7 @@
 //! Signatures and credentials never leave the request: they are dropped from stored events
 //! and replaced by `[redacted]` in rejected-request records.
 
-use ::http::HeaderMap;
+use ::http::{HeaderMap, HeaderName};
 
 use crate::signature::SchemeSpec;
 
@@ -32,10 +32,11 @@ const SECRET_WORDS: &[&str] = &[
     "password",
 ];
 
-/// True for headers whose value must never be stored or logged.
-pub fn is_secret(spec: &SchemeSpec, name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    spec.is_signature_header(&lower) || SECRET_WORDS.iter().any(|w| lower.contains(w))
+/// True for headers whose value must never be stored or logged. `HeaderName`s are
+/// lowercase already, so this runs on the ingest path without allocating.
+pub fn is_secret(spec: &SchemeSpec, name: &HeaderName) -> bool {
+    let name = name.as_str();
+    spec.is_signature_header(name) || SECRET_WORDS.iter().any(|w| name.contains(w))
 }
 
 fn is_hop_by_hop(name: &str) -> bool {
@@ -46,7 +47,7 @@ fn is_hop_by_hop(name: &str) -> bool {
 pub fn kept(spec: &SchemeSpec, headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
-        .filter(|(n, _)| !is_hop_by_hop(n.as_str()) && !is_secret(spec, n.as_str()))
+        .filter(|(n, _)| !is_hop_by_hop(n.as_str()) && !is_secret(spec, n))
         .map(|(n, v)| {
             (
                 n.as_str().to_string(),
@@ -62,7 +63,7 @@ pub fn redacted(spec: &SchemeSpec, headers: &HeaderMap) -> Vec<(String, String)>
         .iter()
         .filter(|(n, _)| !is_hop_by_hop(n.as_str()))
         .map(|(n, v)| {
-            let value = if is_secret(spec, n.as_str()) {
+            let value = if is_secret(spec, n) {
                 REDACTED.to_string()
             } else {
                 String::from_utf8_lossy(v.as_bytes()).into_owned()

@@ -75,7 +75,6 @@ struct Case {
     body: &'static str,
     extra: Vec<(String, String)>,
     expected_key: &'static str,
-    timestamped: bool,
 }
 
 fn cases() -> Vec<Case> {
@@ -90,7 +89,6 @@ fn cases() -> Vec<Case> {
             body: json,
             extra: vec![],
             expected_key: "evt_S1",
-            timestamped: true,
         },
         Case {
             source: "standard",
@@ -100,7 +98,6 @@ fn cases() -> Vec<Case> {
             body: json,
             extra: vec![],
             expected_key: "msg_round",
-            timestamped: true,
         },
         Case {
             source: "github",
@@ -110,7 +107,6 @@ fn cases() -> Vec<Case> {
             body: json,
             extra: vec![h("X-GitHub-Event", "push")],
             expected_key: "msg_round",
-            timestamped: false,
         },
         Case {
             source: "shopify",
@@ -120,7 +116,6 @@ fn cases() -> Vec<Case> {
             body: json,
             extra: vec![h("X-Shopify-Topic", "orders/create")],
             expected_key: "msg_round",
-            timestamped: false,
         },
         Case {
             source: "slack",
@@ -130,7 +125,6 @@ fn cases() -> Vec<Case> {
             body: r#"{"type":"event_callback","event_id":"Ev1","event":{"type":"message"}}"#,
             extra: vec![],
             expected_key: "Ev1",
-            timestamped: true,
         },
         Case {
             source: "twilio",
@@ -143,7 +137,6 @@ fn cases() -> Vec<Case> {
                 h("Content-Type", "application/x-www-form-urlencoded"),
             ],
             expected_key: "tw-1",
-            timestamped: false,
         },
         Case {
             source: "paddle",
@@ -153,7 +146,6 @@ fn cases() -> Vec<Case> {
             body: json,
             extra: vec![],
             expected_key: "E1",
-            timestamped: true,
         },
         Case {
             source: "square",
@@ -163,7 +155,6 @@ fn cases() -> Vec<Case> {
             body: json,
             extra: vec![],
             expected_key: "E1",
-            timestamped: false,
         },
         Case {
             source: "acme",
@@ -178,7 +169,6 @@ fn cases() -> Vec<Case> {
             body: json,
             extra: vec![h("X-Acme-Delivery", "acme-1"), h("X-Acme-Event", "thing.done")],
             expected_key: "acme-1",
-            timestamped: false,
         },
     ]
 }
@@ -243,8 +233,8 @@ async fn every_scheme_stores_signed_requests_and_rejects_the_rest_with_their_kin
             })
             .collect();
         negatives.push(("malformed_header", garbled, c.body.as_bytes().to_vec()));
-        if c.timestamped {
-            let window = c.spec.scheme().default_tolerance().expect("window").as_secs() as i64;
+        if let Some(window) = c.spec.scheme().default_tolerance() {
+            let window = window.as_secs() as i64;
             negatives.push((
                 "timestamp_too_old",
                 with(
