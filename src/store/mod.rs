@@ -54,6 +54,10 @@ pub trait Store: Send + Sync {
     /// Records attempts and applies their consequences, in one transaction.
     async fn complete(&self, completions: Vec<Completion>) -> Result<(), StoreError>;
 
+    /// When the earliest pending delivery of `destination` is due (unix ms), leased or not;
+    /// read-only, so an idle worker can sleep until then without taking the writer.
+    async fn next_due(&self, destination: &str) -> Result<Option<i64>, StoreError>;
+
     /// Frees leases of deliveries that were claimed but not attempted.
     async fn release(&self, keys: Vec<DeliveryKey>) -> Result<(), StoreError>;
 

@@ -1,6 +1,7 @@
 //! The delivery worker of one destination: claims due deliveries with a lease, runs up to
 //! `concurrency` attempts at once (within `rate_limit`), and records each attempt with what
-//! the retry rule decides. It wakes at once on new events and otherwise on a short tick.
+//! the retry rule decides. It wakes at once on new events, when an attempt finishes, and
+//! when the store says the next retry is due.
 //! `run_once` is one pass, so tests drive schedules with a manual clock instead of sleeping.
 
 use std::collections::HashSet;
@@ -19,8 +20,11 @@ use crate::destinations::Destination;
 use crate::domain::{AttemptRecord, Claim, Completion, DeliveryKey, NextStep, Outcome, next_step};
 use crate::store::Store;
 
-/// How often an idle worker looks for retries that came due.
+/// The shortest sleep between looks for due work while something may be due.
 const TICK: Duration = Duration::from_millis(250);
+/// The longest: new events wake the worker at once, and the store says when the next
+/// retry is due, so this only bounds how late an expired lease (a dead node's) is noticed.
+const MAX_IDLE: Duration = Duration::from_secs(5);
 /// A lease lasts the destination's timeout plus this margin.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
@@ -63,6 +67,19 @@ impl DeliveryWorker {
 
     pub fn name(&self) -> &str {
         &self.settings.name
+    }
+
+    /// How long to sleep when a claim found less than it could take: until the next
+    /// pending delivery is due, between [`TICK`] and [`MAX_IDLE`].
+    async fn idle_wait(&self) -> Duration {
+        match self.store.next_due(&self.settings.name).await {
+            Ok(Some(due)) => {
+                let wait = u64::try_from(due - self.clock.now_ms()).unwrap_or(0);
+                Duration::from_millis(wait).clamp(TICK, MAX_IDLE)
+            }
+            Ok(None) => MAX_IDLE,
+            Err(_) => TICK,
+        }
     }
 
     pub fn circuit_open(&self) -> bool {
@@ -216,6 +233,7 @@ impl DeliveryWorker {
         let concurrency = self.settings.concurrency as usize;
         // Refill in chunks (a quarter of the slots), not with one claim per finished attempt.
         let refill_at = (concurrency / 4).max(1);
+        let mut wait = TICK;
         loop {
             let notified = wakeup.notified();
             tokio::pin!(notified);
@@ -226,6 +244,11 @@ impl DeliveryWorker {
             let free = concurrency.saturating_sub(set.len());
             if free >= refill_at || set.is_empty() {
                 let (claims, probe) = self.claim(free).await;
+                wait = if claims.len() < free && !probe {
+                    self.idle_wait().await
+                } else {
+                    TICK
+                };
                 for c in claims {
                     set.spawn(self.clone().attempt(c, probe));
                 }
@@ -239,7 +262,7 @@ impl DeliveryWorker {
                     }
                     self.record(done).await;
                 }
-                () = tokio::time::sleep(TICK) => {}
+                () = tokio::time::sleep(wait) => {}
                 () = shutdown.cancelled() => break,
             }
         }

@@ -431,3 +431,21 @@ async fn a_destination_rate_limit_spaces_attempts_out() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_running_worker_wakes_for_a_scheduled_retry_without_new_events() {
+    let receiver = Receiver::start().await;
+    receiver.script([Reply::status(500)]);
+    let app = TestApp::spawn(&config(&receiver.url, r#"retry = ["0s", "1s"]"#)).await;
+    let ids = send(&app, 1).await;
+    let got = receiver.wait_for(2).await;
+    assert_eq!(got.len(), 2, "the retry came on its own");
+    for _ in 0..100 {
+        if delivery(&app, &ids[0]).await.state == "delivered" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(delivery(&app, &ids[0]).await.state, "delivered");
+    app.stop().await;
+}

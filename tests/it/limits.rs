@@ -119,6 +119,9 @@ impl Store for FaultyStore {
     async fn complete(&self, completions: Vec<Completion>) -> Result<(), StoreError> {
         self.inner.complete(completions).await
     }
+    async fn next_due(&self, destination: &str) -> Result<Option<i64>, StoreError> {
+        self.inner.next_due(destination).await
+    }
     async fn release(&self, keys: Vec<DeliveryKey>) -> Result<(), StoreError> {
         self.inner.release(keys).await
     }

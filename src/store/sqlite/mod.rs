@@ -161,6 +161,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn next_due(&self, destination: &str) -> Result<Option<i64>, StoreError> {
+        let destination = destination.to_string();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT MIN(next_attempt_at) FROM deliveries WHERE destination = ?1 AND state = 'pending'",
+            )?
+            .query_row([destination], |r| r.get(0))
+        })
+        .await
+    }
+
     async fn release(&self, keys: Vec<DeliveryKey>) -> Result<(), StoreError> {
         self.task(move |tx| queue::release(tx, &keys)).await
     }
