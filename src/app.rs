@@ -1,5 +1,5 @@
 //! `App::build(settings)` / `app.run(shutdown)`: opens the store, builds the destinations
-//! and their delivery workers, binds both listeners (port 0 works, so tests start the real
+//! and their delivery workers and the poll sources' pollers, binds both listeners (port 0 works, so tests start the real
 //! thing), and runs until the shutdown token fires. Then it drains in order: stop
 //! accepting and finish in-flight requests, let in-flight deliveries finish (or release
 //! them), flush the writer.
@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -17,15 +18,17 @@ use crate::config::{Settings, SourceSettings};
 use crate::http::serve::{ServeOptions, serve};
 use crate::http::{AppState, admin_router, ingest_router};
 use crate::sources::WebhookIntake;
+use crate::sources::poll::Poller;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
-use crate::workers::{Clock, DeliveryWorker, SystemClock, retention};
+use crate::workers::{Clock, DeliveryWorker, SystemClock, poll, retention};
 
 pub struct App {
     state: AppState,
     ingest: TcpListener,
     admin: TcpListener,
     workers: Vec<Arc<DeliveryWorker>>,
+    pollers: Vec<Arc<Poller>>,
     clock: Arc<dyn Clock>,
     manual_delivery: bool,
 }
@@ -43,9 +46,10 @@ impl App {
     pub async fn build_with(settings: Settings, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
         let mut intakes = HashMap::new();
         for (name, source) in &settings.sources {
-            let SourceSettings::Webhook(w) = source;
-            let intake = WebhookIntake::new(w.clone()).with_context(|| format!("source {name}"))?;
-            intakes.insert(name.clone(), intake);
+            if let SourceSettings::Webhook(w) = source {
+                let intake = WebhookIntake::new(w.clone()).with_context(|| format!("source {name}"))?;
+                intakes.insert(name.clone(), intake);
+            }
         }
         let mut workers = Vec::new();
         for (name, d) in &settings.destinations {
@@ -63,23 +67,43 @@ impl App {
         let admin = TcpListener::bind(settings.admin.listen)
             .await
             .with_context(|| format!("cannot listen on {} (admin.listen)", settings.admin.listen))?;
+        let settings = Arc::new(settings);
+        let wakeup = Arc::new(Notify::new());
+        let client = crate::sources::poll::client();
+        let pollers = settings
+            .sources
+            .values()
+            .filter_map(|s| match s {
+                SourceSettings::Poll(p) => Some(Arc::new(Poller::new(
+                    p.clone(),
+                    settings.clone(),
+                    store.clone(),
+                    client.clone(),
+                    clock.clone(),
+                    wakeup.clone(),
+                ))),
+                SourceSettings::Webhook(_) => None,
+            })
+            .collect();
         let state = AppState {
-            settings: Arc::new(settings),
+            settings,
             store,
             intakes: Arc::new(intakes),
-            wakeup: Arc::new(Notify::new()),
+            wakeup,
         };
         Ok(App {
             state,
             ingest,
             admin,
             workers,
+            pollers,
             clock,
             manual_delivery: false,
         })
     }
 
-    /// Don't run the delivery loops: the caller drives [`DeliveryWorker::run_once`].
+    /// Don't run the delivery, poll and retention loops: the caller drives
+    /// [`DeliveryWorker::run_once`] and [`Poller::run_once`].
     pub fn with_manual_delivery(mut self) -> Self {
         self.manual_delivery = true;
         self
@@ -102,6 +126,11 @@ impl App {
         self.workers.iter().find(|w| w.name() == name).cloned()
     }
 
+    /// The poller of poll source `name`.
+    pub fn poller(&self, name: &str) -> Option<Arc<Poller>> {
+        self.pollers.iter().find(|p| p.name() == name).cloned()
+    }
+
     /// Serves until `shutdown` is cancelled, then stops gracefully within
     /// `server.shutdown_timeout`, committing everything that was already accepted.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -117,6 +146,13 @@ impl App {
         if !self.manual_delivery {
             for w in &self.workers {
                 background.spawn(w.clone().run(self.state.wakeup.clone(), shutdown.clone(), grace));
+            }
+            // Spread the first runs of many sources over up to 10 ms each (within an interval).
+            let spread = Duration::from_millis(10 * self.pollers.len() as u64);
+            for p in &self.pollers {
+                let stagger = spread.min(p.source.interval).mul_f64(rand::random::<f64>());
+                let (store, clock) = (self.state.store.clone(), self.clock.clone());
+                background.spawn(poll::run(p.clone(), store, clock, shutdown.clone(), stagger));
             }
             let (store, clock) = (self.state.store.clone(), self.clock.clone());
             background.spawn(retention::run(

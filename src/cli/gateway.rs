@@ -78,13 +78,21 @@ pub fn check(config: &Path) -> ExitCode {
     );
     println!("sources:");
     for (name, source) in &settings.sources {
-        let SourceSettings::Webhook(w) = source;
-        println!(
-            "  {name:<20} webhook  scheme={:<9} secrets={}  group={}  POST /webhooks/{name}",
-            w.spec.scheme().as_str(),
-            w.secrets.len(),
-            w.dedupe_group
-        );
+        match source {
+            SourceSettings::Webhook(w) => println!(
+                "  {name:<20} webhook  scheme={:<9} secrets={}  group={}  POST /webhooks/{name}",
+                w.spec.scheme().as_str(),
+                w.secrets.len(),
+                w.dedupe_group
+            ),
+            SourceSettings::Poll(p) => println!(
+                "  {name:<20} poll     every {}s (idle {}s)  group={}  GET {}",
+                p.interval.as_secs(),
+                p.idle_interval.as_secs(),
+                p.dedupe_group,
+                p.url
+            ),
+        }
     }
     println!("destinations:");
     for (name, d) in &settings.destinations {

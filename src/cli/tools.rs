@@ -63,11 +63,16 @@ fn spec_from(args: &SchemeArgs) -> Result<SchemeSpec, String> {
 fn source_for(config: &Path, args: &VerifyArgs) -> Result<WebhookSource, String> {
     if let Some(name) = &args.source {
         let settings = Settings::load(config).map_err(|e| format!("{}: {e}", config.display()))?;
-        let SourceSettings::Webhook(mut w) = settings
+        let source = settings
             .sources
             .get(name)
             .cloned()
             .ok_or_else(|| format!("no source named {name:?} in {}", config.display()))?;
+        let SourceSettings::Webhook(mut w) = source else {
+            return Err(format!(
+                "source {name:?} is a poll source: it has no signatures to verify"
+            ));
+        };
         if w.public_url.is_none() {
             w.public_url = settings.server.public_url.map(|base| format!("{base}/webhooks/{name}"));
         }

@@ -5,6 +5,7 @@
 //! subsystems receive the typed settings and never see TOML.
 
 mod destinations;
+mod poll;
 mod routes;
 mod sources;
 pub mod values;
@@ -19,6 +20,7 @@ use serde::Deserialize;
 use crate::signature::Secret;
 
 pub use destinations::{CircuitSettings, DestinationKind, DestinationSettings, Format, HttpDestination};
+pub use poll::{CursorSettings, CursorUnit, EventTypeSpec, Pagination, PollSource};
 pub use routes::RouteSettings;
 pub use sources::{SourceSettings, WebhookSource};
 use values::{Dur, Size};

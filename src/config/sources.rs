@@ -1,24 +1,36 @@
-//! `[sources.NAME]`: webhook sources, validated per scheme so that a setting with no effect
-//! is an error rather than silently ignored.
+//! `[sources.NAME]`: dispatch on `kind`, and webhook sources, validated per scheme so that a
+//! setting with no effect is an error rather than silently ignored (poll sources: `poll.rs`).
 
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::poll::PollSource;
 use super::values::{Dur, Pointer};
 use super::{ConfigError, ServerSettings, check_url, typed};
 use crate::signature::{self, HmacSpec, Scheme, SchemeSpec, Secret};
 
-/// A configured source. Only webhook sources exist so far; poll sources come later.
+/// A configured source: one that is called (webhook) or one that calls (poll).
+// A handful per config, built once: their size does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum SourceSettings {
     Webhook(WebhookSource),
+    Poll(PollSource),
 }
 
 impl SourceSettings {
     pub fn dedupe_group(&self) -> &str {
         match self {
             SourceSettings::Webhook(w) => &w.dedupe_group,
+            SourceSettings::Poll(p) => &p.dedupe_group,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceSettings::Webhook(_) => "webhook",
+            SourceSettings::Poll(_) => "poll",
         }
     }
 }
@@ -75,12 +87,7 @@ pub fn parse(name: &str, value: toml::Value, server: &ServerSettings) -> Result<
         .to_string();
     match kind.as_str() {
         "webhook" => {}
-        "poll" => {
-            return Err(ConfigError::at(
-                at("kind"),
-                "poll sources are not available in this version",
-            ));
-        }
+        "poll" => return super::poll::parse(name, value).map(SourceSettings::Poll),
         other => {
             return Err(ConfigError::at(
                 at("kind"),

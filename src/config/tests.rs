@@ -39,7 +39,9 @@ fn an_empty_file_gives_the_documented_defaults() {
 #[test]
 fn secrets_are_read_from_the_environment_and_never_printed() {
     let s = parse(STRIPE).expect("valid");
-    let SourceSettings::Webhook(w) = &s.sources["stripe"];
+    let SourceSettings::Webhook(w) = &s.sources["stripe"] else {
+        panic!("a webhook source")
+    };
     assert_eq!(w.secrets[0].expose(), "whsec_from_env");
     assert!(!format!("{s:?}").contains("whsec_from_env"));
     assert_eq!(w.dedupe_group, "stripe");

@@ -4,8 +4,10 @@
 
 mod delivery;
 mod event;
+mod poll;
 mod retry;
 
 pub use delivery::{AttemptRecord, Claim, Completion, DeliveryKey, DeliveryState, DeliveryView, PendingDelivery};
 pub use event::{EventRecord, Ingested, NewEvent, RejectedRequest, StoredEvent, Via, new_event_id};
+pub use poll::{CursorCommit, PollCounts, PollState, PollWrite, PollWritten, RunEnd};
 pub use retry::{MAX_RETRY_AFTER, NextStep, Outcome, next_step, parse_retry_after};

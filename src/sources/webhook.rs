@@ -5,6 +5,7 @@
 use ::http::HeaderMap;
 use serde_json::Value;
 
+use super::fields::{instant_ms, scalar_text};
 use super::headers;
 use crate::config::WebhookSource;
 use crate::signature::{self, KeyError, Request, Scheme, Verifier, VerifyError};
@@ -161,31 +162,10 @@ impl WebhookIntake {
     }
 }
 
-/// A field's text: strings as they are, integers in decimal, other numbers as JSON text.
-/// Objects, arrays, booleans and null are not ids.
-fn scalar_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
 fn required_field(json: &Value, pointer: &str) -> Result<String, Refusal> {
     json.pointer(pointer)
         .and_then(scalar_text)
         .ok_or_else(|| Refusal::MalformedBody(format!("the body has no usable value at {pointer}")))
-}
-
-/// Unix seconds (a number) or an RFC 3339 string, as unix milliseconds.
-fn instant_ms(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => n.as_f64().map(|s| (s * 1000.0) as i64),
-        Value::String(s) => chrono::DateTime::parse_from_rfc3339(s)
-            .ok()
-            .map(|t| t.timestamp_millis()),
-        _ => None,
-    }
 }
 
 fn form_status(body: &[u8]) -> Option<String> {

@@ -1,5 +1,6 @@
 //! Durable state behind one trait, [`Store`]: events with their pending deliveries,
-//! rejected-request records, and the reads the rest of inlet needs. The SQLite
+//! rejected-request records, poll sources' cursors and counters, and the reads the rest of
+//! inlet needs. The SQLite
 //! implementation lives in `sqlite/`; nothing SQLite-specific leaves this folder, so a
 //! PostgreSQL implementation can satisfy the same trait.
 
@@ -7,7 +8,9 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 
-use crate::domain::{Claim, Completion, DeliveryKey, Ingested, NewEvent, RejectedRequest, StoredEvent};
+use crate::domain::{
+    Claim, Completion, DeliveryKey, Ingested, NewEvent, PollState, PollWrite, PollWritten, RejectedRequest, StoredEvent,
+};
 
 /// Why the store could not do what was asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,6 +76,21 @@ pub trait Store: Send + Sync {
 
     /// The most recent rejected requests, newest first.
     async fn rejected(&self, limit: usize) -> Result<Vec<RejectedRequest>, StoreError>;
+
+    /// A poll source's cursor, pause and counters (the default for one never polled).
+    async fn poll_state(&self, source: &str) -> Result<PollState, StoreError>;
+
+    /// Every poll source's state that the store holds, by source name.
+    async fn poll_states(&self) -> Result<Vec<(String, PollState)>, StoreError>;
+
+    /// Stores a page's events (deduped per group, with their pending deliveries), adds its
+    /// counters and, at the end of a run, records how it ended and commits the cursor (only
+    /// if no reset happened since the run read it): all in one transaction, durable before
+    /// it returns.
+    async fn poll_write(&self, write: PollWrite) -> Result<PollWritten, StoreError>;
+
+    /// Forgets a poll source's cursor and pause; a run in flight will not commit its cursor.
+    async fn reset_cursor(&self, source: &str) -> Result<(), StoreError>;
 
     /// Ok while the store can commit.
     async fn ready(&self) -> Result<(), StoreError>;

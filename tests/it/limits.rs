@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use inlet::domain::{Claim, Completion, DeliveryKey, Ingested, NewEvent, RejectedRequest, StoredEvent};
+use inlet::domain::{
+    Claim, Completion, DeliveryKey, Ingested, NewEvent, PollState, PollWrite, PollWritten, RejectedRequest, StoredEvent,
+};
 use inlet::signature::SchemeSpec;
 use inlet::store::sqlite::SqliteStore;
 use inlet::store::{Store, StoreError, WriteStats};
@@ -136,6 +138,18 @@ impl Store for FaultyStore {
     }
     async fn rejected(&self, limit: usize) -> Result<Vec<RejectedRequest>, StoreError> {
         self.inner.rejected(limit).await
+    }
+    async fn poll_state(&self, source: &str) -> Result<PollState, StoreError> {
+        self.inner.poll_state(source).await
+    }
+    async fn poll_states(&self) -> Result<Vec<(String, PollState)>, StoreError> {
+        self.inner.poll_states().await
+    }
+    async fn poll_write(&self, write: PollWrite) -> Result<PollWritten, StoreError> {
+        self.inner.poll_write(write).await
+    }
+    async fn reset_cursor(&self, source: &str) -> Result<(), StoreError> {
+        self.inner.reset_cursor(source).await
     }
     async fn ready(&self) -> Result<(), StoreError> {
         match self.mode.load(Ordering::SeqCst) {

@@ -2,6 +2,7 @@
 //! read-only connections used through `spawn_blocking`, and embedded migrations (`schema`).
 
 mod checkpoint;
+mod poll;
 mod queue;
 mod reads;
 mod schema;
@@ -17,7 +18,9 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Store, StoreError, WriteStats};
-use crate::domain::{Claim, Completion, DeliveryKey, Ingested, NewEvent, RejectedRequest, StoredEvent};
+use crate::domain::{
+    Claim, Completion, DeliveryKey, Ingested, NewEvent, PollState, PollWrite, PollWritten, RejectedRequest, StoredEvent,
+};
 use writer::{Counters, Op, Task};
 
 /// How many operations may wait for the writer before ingest answers 503.
@@ -96,7 +99,16 @@ impl SqliteStore {
         &self,
         work: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let (task, answer) = Task::new(work);
+        self.task_with(false, work).await
+    }
+
+    /// As [`SqliteStore::task`]; `durable` makes its commit flush (it stores events).
+    async fn task_with<T: Send + 'static>(
+        &self,
+        durable: bool,
+        work: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (task, answer) = Task::new(durable, work);
         // Delivery bookkeeping waits for room rather than failing: it is not ingest.
         self.tx
             .send(Op::Task(task))
@@ -209,6 +221,25 @@ impl Store for SqliteStore {
                 .collect()
         })
         .await
+    }
+
+    async fn poll_state(&self, source: &str) -> Result<PollState, StoreError> {
+        let source = source.to_string();
+        self.read(move |c| poll::state(c, &source)).await
+    }
+
+    async fn poll_states(&self) -> Result<Vec<(String, PollState)>, StoreError> {
+        self.read(poll::states).await
+    }
+
+    async fn poll_write(&self, write: PollWrite) -> Result<PollWritten, StoreError> {
+        let durable = !write.events.is_empty() || write.end.as_ref().is_some_and(|e| e.paused_until.is_some());
+        self.task_with(durable, move |tx| poll::write(tx, &write)).await
+    }
+
+    async fn reset_cursor(&self, source: &str) -> Result<(), StoreError> {
+        let source = source.to_string();
+        self.task_with(true, move |tx| poll::reset_cursor(tx, &source)).await
     }
 
     async fn ready(&self) -> Result<(), StoreError> {

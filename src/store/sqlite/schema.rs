@@ -2,7 +2,10 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../../migrations/sqlite/0002_poll.sql"),
+];
 
 /// Settings for the one write connection: WAL, `synchronous=FULL` (an acked event survives
 /// power loss as far as the disk honours flushes).

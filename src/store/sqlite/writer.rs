@@ -38,22 +38,26 @@ pub enum Op {
 
 /// A write that runs inside the writer's transaction and answers after the commit.
 pub trait WriteTask: Send {
+    /// Commit with `synchronous=FULL`: the task stores events.
+    fn durable(&self) -> bool;
     fn apply(&mut self, tx: &Transaction<'_>);
     fn finish(self: Box<Self>, committed: Result<(), StoreError>);
 }
 
 /// A [`WriteTask`] from a closure; its caller awaits the closure's result.
 pub struct Task<T, F> {
+    durable: bool,
     work: Option<F>,
     out: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
 }
 
 impl<T, F> Task<T, F> {
-    pub fn new(work: F) -> (Box<Self>, oneshot::Receiver<Result<T, StoreError>>) {
+    pub fn new(durable: bool, work: F) -> (Box<Self>, oneshot::Receiver<Result<T, StoreError>>) {
         let (reply, answer) = oneshot::channel();
         (
             Box::new(Task {
+                durable,
                 work: Some(work),
                 out: None,
                 reply,
@@ -64,6 +68,10 @@ impl<T, F> Task<T, F> {
 }
 
 impl<T: Send, F: FnOnce(&Transaction<'_>) -> rusqlite::Result<T> + Send> WriteTask for Task<T, F> {
+    fn durable(&self) -> bool {
+        self.durable
+    }
+
     fn apply(&mut self, tx: &Transaction<'_>) {
         let Some(work) = self.work.take() else { return };
         let result = tx.execute_batch("SAVEPOINT task").and_then(|()| match work(tx) {
@@ -103,7 +111,11 @@ pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Count
         batch.push(first);
         drain(&mut rx, &mut batch);
         let stop = batch.iter().any(|op| matches!(op, Op::Shutdown));
-        let needs_flush = batch.iter().any(|op| matches!(op, Op::Ingest(..) | Op::Ping(_)));
+        let needs_flush = batch.iter().any(|op| match op {
+            Op::Ingest(..) | Op::Ping(_) => true,
+            Op::Task(t) => t.durable(),
+            Op::Reject(_) | Op::Shutdown => false,
+        });
         if needs_flush != full {
             let mode = if needs_flush { "FULL" } else { "NORMAL" };
             if let Err(e) = conn.pragma_update(None, "synchronous", mode) {
@@ -203,7 +215,7 @@ fn commit(
     Ok(answers)
 }
 
-fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> rusqlite::Result<Ingested> {
+pub fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> rusqlite::Result<Ingested> {
     let headers = serde_json::to_string(&e.headers).unwrap_or_else(|_| "[]".into());
     let inserted = tx
         .prepare_cached(

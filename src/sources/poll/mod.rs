@@ -1,0 +1,357 @@
+//! Poll sources: one run of one source. A run reads the stored cursor, asks the first page,
+//! stores each page's events as it arrives (deduped in the source's group, with their
+//! pending deliveries), follows the pagination, and commits the next cursor with the last
+//! page's events. A failed run stores why and leaves the cursor where it was. Timing,
+//! backoff and pauses between runs belong to `workers::poll`, not here.
+
+pub mod cursor;
+mod items;
+pub mod page;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use url::Url;
+
+pub use cursor::CursorValue;
+use items::ItemDraft;
+
+use crate::config::{PollSource, Settings};
+use crate::domain::{
+    CursorCommit, MAX_RETRY_AFTER, NewEvent, PollCounts, PollState, PollWrite, RejectedRequest, RunEnd, Via,
+    new_event_id, parse_retry_after,
+};
+use crate::store::{Store, StoreError};
+use crate::workers::Clock;
+use crate::workers::rate::TokenBucket;
+
+/// The most an answer may weigh.
+const MAX_ANSWER: usize = 32 << 20;
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("HTTP {status}: rate limited{}", retry_after.map(|d| format!(", retry after {}s", d.as_secs())).unwrap_or_default())]
+    RateLimited { status: u16, retry_after: Option<Duration> },
+    #[error("HTTP {0}")]
+    Status(u16),
+    #[error("no answer within the timeout")]
+    Timeout,
+    #[error("request failed: {0}")]
+    Request(String),
+    #[error("the answer is not JSON: {0}")]
+    BadJson(String),
+    #[error("{0}")]
+    NoItems(String),
+    #[error("pagination: {0}")]
+    Pagination(String),
+    #[error("the answer is larger than {} MiB", MAX_ANSWER >> 20)]
+    TooLarge,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl PollError {
+    /// A short name of the failure, to log only when it changes.
+    pub fn kind(&self) -> String {
+        match self {
+            PollError::RateLimited { status, .. } => format!("rate_limited_{status}"),
+            PollError::Status(s) => format!("http_{s}"),
+            PollError::Timeout => "timeout".into(),
+            PollError::Request(_) => "request".into(),
+            PollError::BadJson(_) => "bad_json".into(),
+            PollError::NoItems(_) => "no_items".into(),
+            PollError::Pagination(_) => "pagination".into(),
+            PollError::TooLarge => "too_large".into(),
+            PollError::Store(_) => "store".into(),
+        }
+    }
+
+    /// 401/403: the credentials need a person.
+    pub fn needs_attention(&self) -> bool {
+        matches!(self, PollError::Status(401 | 403))
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            PollError::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// What a completed run found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunSummary {
+    pub pages: u32,
+    pub items: u64,
+    pub new_events: u64,
+}
+
+/// One poll source, ready to run.
+pub struct Poller {
+    pub source: PollSource,
+    settings: Arc<Settings>,
+    store: Arc<dyn Store>,
+    client: reqwest::Client,
+    limiter: Option<TokenBucket>,
+    clock: Arc<dyn Clock>,
+    wakeup: Arc<Notify>,
+    /// The group has a webhook source: new events here are recovered ones.
+    recovers: bool,
+}
+
+impl Poller {
+    pub fn new(
+        source: PollSource,
+        settings: Arc<Settings>,
+        store: Arc<dyn Store>,
+        client: reqwest::Client,
+        clock: Arc<dyn Clock>,
+        wakeup: Arc<Notify>,
+    ) -> Poller {
+        let recovers = settings
+            .sources
+            .values()
+            .any(|s| matches!(s, crate::config::SourceSettings::Webhook(w) if w.dedupe_group == source.dedupe_group));
+        Poller {
+            limiter: source.rate_limit.map(TokenBucket::new),
+            source,
+            settings,
+            store,
+            client,
+            clock,
+            wakeup,
+            recovers,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.source.name
+    }
+
+    /// One run from the stored state. On failure the run's end (error, pause, counters) is
+    /// stored before the error comes back; the cursor is not touched.
+    pub async fn run_once(&self, state: &PollState) -> Result<RunSummary, PollError> {
+        let mut pending = PollCounts::default();
+        match self.pages(state, &mut pending).await {
+            Ok(summary) => Ok(summary),
+            Err(e) => {
+                pending.errors += 1;
+                if matches!(e, PollError::RateLimited { .. }) {
+                    pending.rate_limited += 1;
+                }
+                let now = self.clock.now_ms();
+                let end = RunEnd {
+                    at: now,
+                    cursor: None,
+                    new_before: 0,
+                    error: Some(e.to_string()),
+                    paused_until: e.retry_after().map(|d| now + d.as_millis() as i64),
+                };
+                let write = PollWrite {
+                    source: self.source.name.clone(),
+                    events: Vec::new(),
+                    recovers: self.recovers,
+                    counts: pending,
+                    end: Some(end),
+                };
+                if let Err(store) = self.store.poll_write(write).await {
+                    tracing::warn!(source = %self.source.name, error = %store, "cannot record the failed poll run");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The pages of one run; `pending` holds counters not yet written.
+    async fn pages(&self, state: &PollState, pending: &mut PollCounts) -> Result<RunSummary, PollError> {
+        let stored = state.cursor.as_deref().and_then(CursorValue::from_json);
+        let sent = match (&self.source.cursor, &stored) {
+            (Some(c), Some(v)) => Some(v.moved_back(c.lookback, c.unit).unwrap_or_else(|| v.clone())),
+            (Some(c), None) => c.initial.clone().map(CursorValue::new),
+            (None, _) => None,
+        };
+        let sent = sent.map(|c| c.param_text());
+        let mut url = page::first_url(&self.source, sent.as_deref());
+        let mut page_no = match self.source.pagination {
+            crate::config::Pagination::Page { start, .. } => start,
+            _ => 1,
+        };
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut run_max: Option<CursorValue> = None;
+        let mut summary = RunSummary {
+            pages: 0,
+            items: 0,
+            new_events: 0,
+        };
+        loop {
+            seen.insert(url.as_str().to_string());
+            if let Some(limiter) = &self.limiter {
+                limiter.acquire().await;
+            }
+            pending.requests += 1;
+            let (body, link) = self.fetch(&url).await?;
+            let page = page::parse(&self.source, sent.as_deref(), &url, page_no, &body, link.as_deref())?;
+            summary.pages += 1;
+            summary.items += page.items.len() as u64;
+            pending.items += page.items.len() as u64;
+
+            let now = self.clock.now_ms();
+            let mut events = Vec::with_capacity(page.items.len());
+            for item in page.items {
+                match items::draft(&self.source, item) {
+                    ItemDraft::Event {
+                        dedupe_key,
+                        event_type,
+                        occurred_at,
+                        body,
+                        cursor,
+                    } => {
+                        run_max = CursorValue::max(run_max, cursor);
+                        events.push(NewEvent {
+                            id: new_event_id(),
+                            destinations: self.settings.pending_deliveries(
+                                &self.source.name,
+                                event_type.as_deref(),
+                                now,
+                            ),
+                            source: self.source.name.clone(),
+                            dedupe_group: self.source.dedupe_group.clone(),
+                            dedupe_key,
+                            event_type,
+                            via: Via::Poll,
+                            received_at: now,
+                            occurred_at,
+                            content_type: Some("application/json".into()),
+                            headers: Vec::new(),
+                            body,
+                        });
+                    }
+                    ItemDraft::Skipped { error, size, cursor } => {
+                        run_max = CursorValue::max(run_max, cursor);
+                        pending.rejected_items += 1;
+                        tracing::info!(source = %self.source.name, error, "polled item skipped");
+                        self.store.record_rejected(RejectedRequest {
+                            source: self.source.name.clone(),
+                            error: error.to_string(),
+                            at: now,
+                            headers: Vec::new(),
+                            body_size: size,
+                        });
+                    }
+                }
+            }
+
+            let next = match page.next {
+                Some(next) if seen.contains(next.as_str()) => {
+                    return Err(PollError::Pagination(
+                        "the next page is one this run already read".into(),
+                    ));
+                }
+                other => other,
+            };
+            let end = next.is_none().then(|| RunEnd {
+                at: now,
+                cursor: Some(CursorCommit {
+                    value: CursorValue::max(stored.clone(), run_max.clone()).map(|c| c.to_json()),
+                    generation: state.generation,
+                }),
+                new_before: summary.new_events,
+                error: None,
+                paused_until: None,
+            });
+            let write = PollWrite {
+                source: self.source.name.clone(),
+                events,
+                recovers: self.recovers,
+                counts: std::mem::take(pending),
+                end,
+            };
+            let written = self.store.poll_write(write).await?;
+            let new = written.ingested.iter().filter(|i| !i.duplicate).count() as u64;
+            if new > 0 {
+                summary.new_events += new;
+                self.wakeup.notify_waiters();
+            }
+            match next {
+                None => return Ok(summary),
+                Some(next) => {
+                    url = next;
+                    page_no += 1;
+                }
+            }
+        }
+    }
+
+    /// GETs `url` with the source's headers; the body (at most [`MAX_ANSWER`]) and the
+    /// `Link` header of a 2xx answer.
+    async fn fetch(&self, url: &Url) -> Result<(Vec<u8>, Option<String>), PollError> {
+        let mut request = self
+            .client
+            .get(url.clone())
+            .timeout(self.source.timeout)
+            .header(http::header::ACCEPT, "application/json");
+        for (name, value) in &self.source.headers {
+            request = request.header(name.as_str(), value.expose());
+        }
+        let failed = |e: reqwest::Error| {
+            if e.is_timeout() {
+                PollError::Timeout
+            } else {
+                // Without the URL: its query may hold a key.
+                PollError::Request(e.without_url().to_string())
+            }
+        };
+        let mut response = request.send().await.map_err(failed)?;
+        let status = response.status().as_u16();
+        if status == 429 || status == 503 {
+            let retry_after = response
+                .headers()
+                .get(http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, self.clock.now_ms()))
+                .map(|d| d.min(MAX_RETRY_AFTER));
+            return Err(PollError::RateLimited { status, retry_after });
+        }
+        if !(200..300).contains(&status) {
+            return Err(PollError::Status(status));
+        }
+        let link = response
+            .headers()
+            .get_all(http::header::LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(failed)? {
+            if body.len() + chunk.len() > MAX_ANSWER {
+                return Err(PollError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((body, (!link.is_empty()).then_some(link)))
+    }
+}
+
+/// The HTTP client of all poll sources: pooled, no cookies, redirects only on the same origin
+/// (the source's headers must not reach another host).
+pub fn client() -> reqwest::Client {
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt.previous().first().map(Url::origin) == Some(attempt.url().origin());
+        if attempt.previous().len() > 5 || !same_origin {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    });
+    reqwest::Client::builder()
+        .user_agent(concat!("inlet/", env!("CARGO_PKG_VERSION")))
+        .redirect(policy)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap_or_default()
+}

@@ -1,0 +1,126 @@
+//! Poll sources' SQL: a page's events with its counters, and the run's end (cursor by
+//! compare-and-set on the generation, pause, last error) in one transaction; resets; reads.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::writer::insert_event;
+use crate::domain::{PollCounts, PollState, PollWrite, PollWritten};
+
+pub fn write(tx: &Transaction<'_>, w: &PollWrite) -> rusqlite::Result<PollWritten> {
+    let mut counts = w.counts;
+    let mut ingested = Vec::with_capacity(w.events.len());
+    for e in &w.events {
+        let answer = insert_event(tx, e)?;
+        if answer.duplicate {
+            counts.duplicates += 1;
+        } else {
+            counts.new_events += 1;
+            counts.recovered += u64::from(w.recovers);
+        }
+        ingested.push(answer);
+    }
+    if let Some(end) = &w.end {
+        counts.runs += 1;
+        if end.error.is_none() && end.new_before + counts.new_events == 0 {
+            counts.empty_polls += 1;
+        }
+    }
+    ensure_row(tx, &w.source)?;
+    tx.prepare_cached(
+        "UPDATE poll_state SET runs = runs + ?2, requests = requests + ?3, empty_polls = empty_polls + ?4,
+                items = items + ?5, new_events = new_events + ?6, duplicates = duplicates + ?7,
+                rate_limited = rate_limited + ?8, errors = errors + ?9, rejected_items = rejected_items + ?10,
+                recovered = recovered + ?11
+         WHERE source = ?1",
+    )?
+    .execute(params![
+        w.source,
+        counts.runs as i64,
+        counts.requests as i64,
+        counts.empty_polls as i64,
+        counts.items as i64,
+        counts.new_events as i64,
+        counts.duplicates as i64,
+        counts.rate_limited as i64,
+        counts.errors as i64,
+        counts.rejected_items as i64,
+        counts.recovered as i64,
+    ])?;
+    if let Some(end) = &w.end {
+        tx.prepare_cached(
+            "UPDATE poll_state SET last_run_at = ?2, last_error = ?3,
+                    paused_until = COALESCE(?4, paused_until)
+             WHERE source = ?1",
+        )?
+        .execute(params![w.source, end.at, end.error, end.paused_until])?;
+        if let Some(c) = &end.cursor
+            && let Some(value) = &c.value
+        {
+            // A reset while this run was in flight bumped the generation: the reset wins.
+            tx.prepare_cached("UPDATE poll_state SET cursor = ?2 WHERE source = ?1 AND generation = ?3")?
+                .execute(params![w.source, value, c.generation])?;
+        }
+    }
+    Ok(PollWritten { ingested })
+}
+
+fn ensure_row(tx: &Transaction<'_>, source: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached("INSERT INTO poll_state (source) VALUES (?1) ON CONFLICT (source) DO NOTHING")?
+        .execute([source])?;
+    Ok(())
+}
+
+/// Forgets the cursor (and any pause) and bumps the generation.
+pub fn reset_cursor(tx: &Transaction<'_>, source: &str) -> rusqlite::Result<()> {
+    ensure_row(tx, source)?;
+    tx.prepare_cached(
+        "UPDATE poll_state SET cursor = NULL, paused_until = NULL, generation = generation + 1 WHERE source = ?1",
+    )?
+    .execute([source])?;
+    Ok(())
+}
+
+const COLUMNS: &str = "source, cursor, generation, paused_until, last_run_at, last_error, runs, requests,
+    empty_polls, items, new_events, duplicates, rate_limited, errors, rejected_items, recovered";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, PollState)> {
+    let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
+    Ok((
+        r.get(0)?,
+        PollState {
+            cursor: r.get(1)?,
+            generation: r.get(2)?,
+            paused_until: r.get(3)?,
+            last_run_at: r.get(4)?,
+            last_error: r.get(5)?,
+            counts: PollCounts {
+                runs: n(6)?,
+                requests: n(7)?,
+                empty_polls: n(8)?,
+                items: n(9)?,
+                new_events: n(10)?,
+                duplicates: n(11)?,
+                rate_limited: n(12)?,
+                errors: n(13)?,
+                rejected_items: n(14)?,
+                recovered: n(15)?,
+            },
+        },
+    ))
+}
+
+pub fn state(c: &Connection, source: &str) -> rusqlite::Result<PollState> {
+    Ok(
+        c.prepare_cached(&format!("SELECT {COLUMNS} FROM poll_state WHERE source = ?1"))?
+            .query_row([source], row)
+            .optional()?
+            .map(|(_, s)| s)
+            .unwrap_or_default(),
+    )
+}
+
+pub fn states(c: &Connection) -> rusqlite::Result<Vec<(String, PollState)>> {
+    c.prepare_cached(&format!("SELECT {COLUMNS} FROM poll_state ORDER BY source"))?
+        .query_map([], row)?
+        .collect()
+}

@@ -1,0 +1,131 @@
+//! The loop of one poll source: when to run. `interval` after a run that found new events,
+//! `idle_interval` after one that found none, failures backing off from `interval` up to
+//! `idle_interval`, a provider's `Retry-After` honoured from the store (so a restart does
+//! not call early), each wait plus up to 10 % jitter and never less. State changes are
+//! logged once (failing, failing differently, recovered), not on every try. What a run
+//! does is `sources::poll`'s.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::Clock;
+use crate::sources::poll::Poller;
+use crate::store::Store;
+
+/// Runs `poller` until `shutdown`, after `stagger` (spreading many sources' first runs).
+pub async fn run(
+    poller: Arc<Poller>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    shutdown: CancellationToken,
+    stagger: Duration,
+) {
+    let name = poller.name().to_string();
+    let (interval, idle) = (poller.source.interval, poller.source.idle_interval);
+    if !sleep(stagger, &shutdown).await {
+        return;
+    }
+    let mut failures: u32 = 0;
+    let mut failing: Option<String> = None;
+    let mut store_failing = false;
+    loop {
+        let state = match store.poll_state(&name).await {
+            Ok(s) => {
+                store_failing = false;
+                s
+            }
+            Err(e) => {
+                if !store_failing {
+                    tracing::warn!(source = %name, error = %e, "cannot read the poll state; retrying");
+                    store_failing = true;
+                }
+                if !sleep(Duration::from_secs(1), &shutdown).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        if let Some(until) = state.paused_until {
+            let wait = until - clock.now_ms();
+            if wait > 0 {
+                tracing::debug!(source = %name, ms = wait, "paused by the provider's Retry-After");
+                if !sleep(Duration::from_millis(wait as u64), &shutdown).await {
+                    return;
+                }
+                continue;
+            }
+        }
+        let outcome = tokio::select! {
+            () = shutdown.cancelled() => return,
+            outcome = poller.run_once(&state) => outcome,
+        };
+        let wait = match outcome {
+            Ok(summary) => {
+                if failing.take().is_some() {
+                    tracing::info!(source = %name, "poll source recovered");
+                }
+                failures = 0;
+                tracing::debug!(source = %name, pages = summary.pages, items = summary.items, new = summary.new_events, "poll run done");
+                if summary.new_events > 0 { interval } else { idle }
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                let kind = e.kind();
+                if failing.as_deref() != Some(kind.as_str()) {
+                    if e.needs_attention() {
+                        tracing::error!(source = %name, error = %e, "poll refused: the source's credentials need attention");
+                    } else {
+                        tracing::warn!(source = %name, error = %e, "poll failing; backing off");
+                    }
+                    failing = Some(kind);
+                }
+                e.retry_after().unwrap_or_else(|| backoff(interval, idle, failures))
+            }
+        };
+        if !sleep(jittered(wait), &shutdown).await {
+            return;
+        }
+    }
+}
+
+/// `interval` doubled per consecutive failure after the first, up to `idle`.
+pub fn backoff(interval: Duration, idle: Duration, failures: u32) -> Duration {
+    let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(20));
+    interval.saturating_mul(factor).min(idle)
+}
+
+/// `wait` plus up to 10 %, never less.
+fn jittered(wait: Duration) -> Duration {
+    wait.mul_f64(1.0 + rand::random::<f64>() * 0.1)
+}
+
+/// Sleeps `d`; false if `shutdown` came first.
+async fn sleep(d: Duration, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        () = shutdown.cancelled() => false,
+        () = tokio::time::sleep(d) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_back_off_from_the_interval_up_to_the_idle_interval() {
+        let (i, idle) = (Duration::from_secs(30), Duration::from_secs(300));
+        let waits: Vec<u64> = (1..=6).map(|n| backoff(i, idle, n).as_secs()).collect();
+        assert_eq!(waits, vec![30, 60, 120, 240, 300, 300]);
+        assert_eq!(backoff(i, idle, u32::MAX), idle);
+    }
+
+    #[test]
+    fn jitter_adds_at_most_a_tenth_and_never_subtracts() {
+        for _ in 0..1000 {
+            let j = jittered(Duration::from_secs(10));
+            assert!(j >= Duration::from_secs(10) && j <= Duration::from_secs(11), "{j:?}");
+        }
+    }
+}
