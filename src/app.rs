@@ -126,9 +126,9 @@ impl App {
         self.workers.iter().find(|w| w.name() == name).cloned()
     }
 
-    /// The poller of poll source `name`.
-    pub fn poller(&self, name: &str) -> Option<Arc<Poller>> {
-        self.pollers.iter().find(|p| p.name() == name).cloned()
+    /// The pollers of the poll sources.
+    pub fn pollers(&self) -> Vec<Arc<Poller>> {
+        self.pollers.clone()
     }
 
     /// Serves until `shutdown` is cancelled, then stops gracefully within

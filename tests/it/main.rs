@@ -6,6 +6,7 @@
 //! - `receiver`: a scripted HTTP receiver standing in for the user's endpoint.
 //! - `limits`: body size, slow clients, a store that cannot commit, graceful shutdown.
 //! - `crash`: SIGKILL mid-stream loses no acknowledged event; no secret in logs.
+//! - `poll`: poll sources against `provider`, a fake API the tests edit while inlet polls.
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
 
 mod cli;
@@ -13,5 +14,7 @@ mod crash;
 mod delivery;
 mod ingest;
 mod limits;
+mod poll;
+mod provider;
 mod receiver;
 mod support;

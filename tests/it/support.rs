@@ -25,7 +25,9 @@ pub fn now() -> i64 {
 /// The app running in this process, with its temp folder and a client.
 pub struct TestApp {
     pub base: String,
+    pub admin: String,
     pub workers: Vec<Arc<inlet::workers::DeliveryWorker>>,
+    pub pollers: Vec<Arc<inlet::sources::poll::Poller>>,
     pub store: Arc<dyn Store>,
     pub client: reqwest::Client,
     pub shutdown: CancellationToken,
@@ -44,7 +46,11 @@ pub fn settings(config: &str, dir: &Path) -> Settings {
 
 impl TestApp {
     pub async fn spawn(config: &str) -> TestApp {
-        let dir = tempfile::tempdir().expect("tempdir");
+        TestApp::spawn_in(config, tempfile::tempdir().expect("tempdir")).await
+    }
+
+    /// As [`TestApp::spawn`] on the database already in `dir` (a restart).
+    pub async fn spawn_in(config: &str, dir: tempfile::TempDir) -> TestApp {
         let s = settings(config, dir.path());
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&s.storage.sqlite_path).expect("store opens"));
         TestApp::spawn_with_store(s, store, dir).await
@@ -60,8 +66,11 @@ impl TestApp {
 
     /// The app with delivery driven by the test: `worker(name).run_once()` on the clock.
     pub async fn spawn_manual(config: &str) -> (TestApp, Arc<inlet::workers::ManualClock>) {
+        TestApp::spawn_manual_in(config, tempfile::tempdir().expect("tempdir")).await
+    }
+
+    pub async fn spawn_manual_in(config: &str, dir: tempfile::TempDir) -> (TestApp, Arc<inlet::workers::ManualClock>) {
         init();
-        let dir = tempfile::tempdir().expect("tempdir");
         let s = settings(config, dir.path());
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&s.storage.sqlite_path).expect("store opens"));
         let clock = Arc::new(inlet::workers::ManualClock::new(
@@ -76,6 +85,8 @@ impl TestApp {
 
     fn start(app: App, store: Arc<dyn Store>, dir: tempfile::TempDir) -> TestApp {
         let base = format!("http://{}", app.ingest_addr());
+        let admin = format!("http://{}", app.admin_addr());
+        let pollers = app.pollers();
         let workers = ["app", "slow", "raw", "file"]
             .iter()
             .filter_map(|n| app.worker(n))
@@ -84,7 +95,9 @@ impl TestApp {
         let task = tokio::spawn(app.run(shutdown.clone()));
         TestApp {
             base,
+            admin,
             workers,
+            pollers,
             store,
             client: reqwest::Client::new(),
             shutdown,
@@ -99,6 +112,34 @@ impl TestApp {
             .find(|w| w.name() == name)
             .cloned()
             .expect("a worker of that name")
+    }
+
+    pub fn poller(&self, name: &str) -> Arc<inlet::sources::poll::Poller> {
+        self.pollers
+            .iter()
+            .find(|p| p.name() == name)
+            .cloned()
+            .expect("a poller of that name")
+    }
+
+    /// One run of poll source `name` from its stored state (manual mode).
+    pub async fn poll_once(
+        &self,
+        name: &str,
+    ) -> Result<inlet::sources::poll::RunSummary, inlet::sources::poll::PollError> {
+        let state = self.store.poll_state(name).await.expect("state reads");
+        self.poller(name).run_once(&state).await
+    }
+
+    /// The stored events as (source, dedupe key), oldest first.
+    pub async fn stored(&self) -> Vec<(String, String)> {
+        let mut keys = Vec::new();
+        for id in self.store.event_ids(100_000).await.expect("ids read") {
+            if let Some(e) = self.store.event(&id).await.expect("event reads") {
+                keys.push((e.event.source, e.event.dedupe_key));
+            }
+        }
+        keys
     }
 
     pub async fn post(&self, source: &str, headers: &[(String, String)], body: &[u8]) -> (u16, serde_json::Value) {
