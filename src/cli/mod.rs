@@ -1,7 +1,8 @@
-//! The command line: `serve`, `check`, `init`, and the offline signature tools `verify`,
-//! `sign` and `send`. Parsing lives here; each command's work is in its own file and calls
+//! The command line: `serve`, `check`, `init`, the offline signature tools `verify`,
+//! `sign` and `send`, and the admin-client commands (`sources`). Parsing lives here; each command's work is in its own file and calls
 //! into the library like any other user of it.
 
+mod admin;
 mod gateway;
 mod tools;
 
@@ -38,6 +39,36 @@ pub enum Command {
     Sign(SignArgs),
     /// Sign a body like the provider would and POST it.
     Send(SendArgs),
+    /// Status of every source: poll cursors, efficiency and recovered events (admin API).
+    Sources(SourcesArgs),
+}
+
+/// Where the admin API is and how to authenticate (defaults: the config's `admin`).
+#[derive(Args, Clone)]
+pub struct AdminArgs {
+    /// http://host:port or host:port of the admin listener.
+    #[arg(long, env = "INLET_ADMIN_URL", global = true)]
+    pub admin_url: Option<String>,
+    /// The admin token.
+    #[arg(long, env = "INLET_ADMIN_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+}
+
+#[derive(Args)]
+pub struct SourcesArgs {
+    #[command(subcommand)]
+    pub action: Option<SourcesAction>,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum SourcesAction {
+    /// Forget a poll source's cursor: its next run starts from `cursor.initial` again.
+    ResetCursor { name: String },
 }
 
 /// The scheme settings shared by `verify`, `sign` and `send`.
@@ -131,5 +162,6 @@ pub fn main() -> ExitCode {
         Command::Verify(args) => tools::verify(&cli.config, args),
         Command::Sign(args) => tools::sign(args),
         Command::Send(args) => tools::send(args),
+        Command::Sources(args) => admin::sources(&cli.config, args),
     }
 }

@@ -1,7 +1,8 @@
 //! The HTTP surfaces: the public ingest listener (`POST /webhooks/{source}`, health) and
-//! the admin listener (health for now; the admin API comes later). Only axum lives here;
+//! the admin listener (`admin/`: the admin API, health). Only axum lives here;
 //! handlers call `sources` and `store` and map their answers to statuses.
 
+mod admin;
 mod health;
 mod ingest;
 pub mod serve;
@@ -35,9 +36,9 @@ pub fn ingest_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The admin listener. Until the admin API exists it answers health checks only.
+/// The admin listener: the admin API behind its token, and health checks.
 pub fn admin_router(state: AppState) -> Router {
-    Router::new().merge(health::routes()).with_state(state)
+    admin::router(state)
 }
 
 /// `POST /webhooks/{source}` answering 200 with no work: the ceiling the ingest benchmark compares against.

@@ -7,6 +7,7 @@
 //! - `limits`: body size, slow clients, a store that cannot commit, graceful shutdown.
 //! - `crash`: SIGKILL mid-stream loses no acknowledged event; no secret in logs.
 //! - `poll`: poll sources against `provider`, a fake API the tests edit while inlet polls.
+//! - `sources_api`: the sources admin route, reset-cursor, and `inlet sources`.
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
 
 mod cli;
@@ -17,4 +18,5 @@ mod limits;
 mod poll;
 mod provider;
 mod receiver;
+mod sources_api;
 mod support;

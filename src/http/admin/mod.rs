@@ -1,0 +1,52 @@
+//! The admin listener: `/api/v1/*` behind the bearer token, health checks without it. Only
+//! routing, auth and the JSON error shape live here; each resource has its own file.
+
+mod auth;
+mod sources;
+
+use axum::Json;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+
+use super::AppState;
+
+/// `/api/v1/sources` (+ `reset-cursor`), `/healthz`, `/readyz`.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/v1/sources", get(sources::list))
+        .route("/api/v1/sources/{name}/reset-cursor", post(sources::reset_cursor))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
+    Router::new()
+        .merge(api)
+        .merge(super::health::routes())
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .with_state(state)
+}
+
+/// The admin API's errors: `{"error": CODE, "detail": TEXT}`.
+#[derive(Debug)]
+pub enum ApiError {
+    Unauthorized(String),
+    NotFound(String),
+    Unavailable(String),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, detail) = match self {
+            ApiError::Unauthorized(d) => (StatusCode::UNAUTHORIZED, "unauthorized", d),
+            ApiError::NotFound(d) => (StatusCode::NOT_FOUND, "not_found", d),
+            ApiError::Unavailable(d) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", d),
+        };
+        (status, Json(json!({ "error": code, "detail": detail }))).into_response()
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ApiError::Unavailable(e.to_string())
+    }
+}
