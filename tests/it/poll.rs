@@ -313,5 +313,6 @@ pagination = {{ kind = "page", param = "page" }}
         .filter_map(|c| c.query.get("page").map(String::as_str))
         .collect();
     assert_eq!(pages, vec!["1", "2", "3"]);
+    assert!(calls.iter().all(|c| c.path == "/endless"));
     app.stop().await;
 }
