@@ -170,3 +170,81 @@ fn a_destination_secret_must_be_able_to_sign() {
     );
     assert!(err(&format!("{base}secret = \"whsec_%%%\"\n")).starts_with("destinations.app.secret: "));
 }
+
+const POLL: &str = r#"
+[sources.p]
+kind = "poll"
+url = "https://api.example.com/v1/items?limit=10&expand=x"
+query = { limit = "100" }
+items = "/data"
+id = "/id"
+"#;
+
+fn poll(extra: &str) -> Result<PollSource, ConfigError> {
+    match parse(&format!("{POLL}{extra}"))?.sources.remove("p") {
+        Some(SourceSettings::Poll(p)) => Ok(p),
+        _ => panic!("a poll source"),
+    }
+}
+
+#[test]
+fn a_poll_source_gets_the_documented_defaults_and_merges_its_url_query() {
+    let p = poll("").expect("valid");
+    assert_eq!(p.interval, Duration::from_secs(30));
+    assert_eq!(p.idle_interval, Duration::from_secs(300));
+    assert_eq!(p.timeout, Duration::from_secs(10));
+    assert_eq!(p.pagination, Pagination::None);
+    assert_eq!(p.dedupe_group, "p");
+    assert_eq!(p.url.as_str(), "https://api.example.com/v1/items");
+    let query: Vec<(&str, &str)> = p.query.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
+    assert_eq!(
+        query,
+        vec![("expand", "x"), ("limit", "100")],
+        "query wins over the url's own"
+    );
+}
+
+#[test]
+fn poll_settings_that_cannot_work_are_errors_at_their_key() {
+    let e = |extra: &str| poll(extra).expect_err("invalid").to_string();
+    assert!(e("interval = \"500ms\"\n").starts_with("sources.p.interval: must be at least 1s"));
+    assert!(
+        e("interval = \"10s\"\nidle_interval = \"5s\"\n")
+            .starts_with("sources.p.idle_interval: must not be shorter than interval")
+    );
+    assert!(
+        e("event_type = \"/type\"\nevent_type_literal = \"x\"\n")
+            .starts_with("sources.p.event_type_literal: give either")
+    );
+    assert!(
+        e("cursor = { param = \"after\", field = \"/cursor\", initial = \"opaque_abc\", lookback = \"5s\" }\n")
+            .starts_with("sources.p.cursor.lookback: needs a numeric")
+    );
+    assert!(
+        e("pagination = { kind = \"link_header\", param = \"page\" }\n")
+            .starts_with("sources.p.pagination.param: has no effect with pagination kind \"link_header\"")
+    );
+    assert!(
+        e("pagination = { kind = \"cursor\", field = \"/id\" }\n")
+            .starts_with("sources.p.pagination.param: is required with pagination kind \"cursor\"")
+    );
+    assert!(e("pagination = { kind = \"offset\" }\n").starts_with("sources.p.pagination.kind: unknown kind"));
+    assert!(e("url2 = \"x\"\n").starts_with("sources.p.url2: unknown field"));
+}
+
+#[test]
+fn a_poll_source_with_lookback_accepts_numeric_and_rfc3339_initial_cursors() {
+    for initial in ["\"0\"", "1700000000", "\"2026-01-01T00:00:00Z\""] {
+        let p = poll(&format!(
+            "cursor = {{ param = \"since\", field = \"/t\", initial = {initial}, lookback = \"1m\" }}\n"
+        ))
+        .expect("valid");
+        let c = p.cursor.expect("cursor");
+        assert_eq!(c.lookback, Duration::from_secs(60));
+        assert_eq!(c.unit, CursorUnit::Seconds);
+    }
+    assert!(
+        poll("version = \"\"\n").expect("valid").version.is_none(),
+        "\"\" means no version"
+    );
+}

@@ -190,6 +190,35 @@ fn init_writes_a_config_that_check_accepts_and_refuses_to_overwrite() {
 }
 
 #[test]
+fn every_example_config_passes_check_with_its_variables_set() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("examples folder") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_inlet"));
+        cmd.args(["check", "-c"]).arg(&path);
+        for part in text.split("${").skip(1) {
+            let name = part.split('}').next().expect("a name");
+            cmd.env(name, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        }
+        let out = cmd.output().expect("runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5, "the quickstart and the four poll examples");
+}
+
+#[test]
 fn check_names_the_key_path_of_a_bad_value() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("bad.toml");
