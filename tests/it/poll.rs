@@ -316,3 +316,66 @@ pagination = {{ kind = "page", param = "page" }}
     assert!(calls.iter().all(|c| c.path == "/endless"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_failing_source_backs_off_and_logs_once_when_it_starts_failing_and_once_when_it_recovers() {
+    let api = FakeApi::start(10).await;
+    api.put("a", 100);
+    for n in 1..=3 {
+        api.script(n, Scripted::Status(500, None));
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let body = format!(
+        "[sources.items]\nkind = \"poll\"\nurl = \"{}/items?api_key=secret-in-query\"\nitems = \"/data\"\nid = \"/id\"\n\
+         interval = \"1s\"\nidle_interval = \"2s\"\nheaders = {{ Authorization = \"Bearer secret-in-header\" }}\n",
+        api.base
+    );
+    let config = crate::support::write_config(dir.path(), &body);
+    let mut child = tokio::task::spawn_blocking(move || crate::support::Child::serve(&config, &[]))
+        .await
+        .expect("joins");
+    let calls = api.wait_for_calls(4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = child.process.kill();
+    let _ = child.process.wait();
+    let logs = child.logs();
+
+    let gaps: Vec<f64> = calls.windows(2).map(|w| (w[1].at - w[0].at).as_secs_f64()).collect();
+    assert!(
+        gaps[0] >= 1.0 && gaps[1] >= 2.0 && gaps[2] >= 2.0,
+        "backoff 1 s, 2 s, then capped at idle: {gaps:?}"
+    );
+    assert_eq!(logs.matches("poll failing").count(), 1, "{logs}");
+    assert_eq!(logs.matches("poll source recovered").count(), 1, "{logs}");
+    assert!(logs.contains("HTTP 500"));
+    assert!(
+        !logs.contains("secret-in-query") && !logs.contains("secret-in-header"),
+        "{logs}"
+    );
+    drop(dir);
+}
+
+#[tokio::test]
+async fn the_cursor_survives_a_config_edit_and_a_restart() {
+    let api = FakeApi::start(10).await;
+    api.put("a", 100);
+    let cfg = config(&api, "http://127.0.0.1:9/", "");
+    let (app, _clock) = TestApp::spawn_manual(&cfg).await;
+    app.poll_once("items").await.expect("run");
+    let dir = app.stop().await;
+
+    let edited = cfg.replace("interval = \"1s\"", "interval = \"5s\"").replace(
+        "idle_interval = \"2s\"",
+        "idle_interval = \"10s\"\nquery = { limit = \"7\" }",
+    );
+    let (app, _clock) = TestApp::spawn_manual_in(&edited, dir).await;
+    assert_eq!(
+        app.store.poll_state("items").await.expect("reads").cursor.as_deref(),
+        Some("100")
+    );
+    app.poll_once("items").await.expect("run");
+    let last = api.calls().pop().expect("a call");
+    assert_eq!(last.query.get("updated_after").map(String::as_str), Some("95"));
+    assert_eq!(last.query.get("limit").map(String::as_str), Some("7"));
+    app.stop().await;
+}
