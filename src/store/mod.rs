@@ -89,7 +89,7 @@ pub trait Store: Send + Sync {
     /// it returns.
     async fn poll_write(&self, write: PollWrite) -> Result<PollWritten, StoreError>;
 
-    /// Forgets a poll source's cursor and pause; a run in flight will not commit its cursor.
+    /// Forgets a poll source's cursor; a run in flight will not commit its cursor.
     async fn reset_cursor(&self, source: &str) -> Result<(), StoreError>;
 
     /// Ok while the store can commit.

@@ -101,6 +101,8 @@ pub struct Poller {
     wakeup: Arc<Notify>,
     /// The group has a webhook source: new events here are recovered ones.
     recovers: bool,
+    /// Said once: a `lookback` that an opaque text cursor cannot take.
+    warned_opaque: std::sync::atomic::AtomicBool,
 }
 
 impl Poller {
@@ -125,6 +127,7 @@ impl Poller {
             clock,
             wakeup,
             recovers,
+            warned_opaque: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -170,7 +173,12 @@ impl Poller {
     async fn pages(&self, state: &PollState, pending: &mut PollCounts) -> Result<RunSummary, PollError> {
         let stored = state.cursor.as_deref().and_then(CursorValue::from_json);
         let sent = match (&self.source.cursor, &stored) {
-            (Some(c), Some(v)) => Some(v.moved_back(c.lookback, c.unit).unwrap_or_else(|| v.clone())),
+            (Some(c), Some(v)) => Some(v.moved_back(c.lookback, c.unit).unwrap_or_else(|| {
+                if !self.warned_opaque.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    tracing::warn!(source = %self.source.name, "cursor.lookback needs a numeric or RFC 3339 cursor; this one is sent as it is");
+                }
+                v.clone()
+            })),
             (Some(c), None) => c.initial.clone().map(CursorValue::new),
             (None, _) => None,
         };

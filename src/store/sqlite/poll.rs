@@ -70,13 +70,12 @@ fn ensure_row(tx: &Transaction<'_>, source: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Forgets the cursor (and any pause) and bumps the generation.
+/// Forgets the cursor and bumps the generation. A provider's pause stays: it is the
+/// provider's, not the cursor's.
 pub fn reset_cursor(tx: &Transaction<'_>, source: &str) -> rusqlite::Result<()> {
     ensure_row(tx, source)?;
-    tx.prepare_cached(
-        "UPDATE poll_state SET cursor = NULL, paused_until = NULL, generation = generation + 1 WHERE source = ?1",
-    )?
-    .execute([source])?;
+    tx.prepare_cached("UPDATE poll_state SET cursor = NULL, generation = generation + 1 WHERE source = ?1")?
+        .execute([source])?;
     Ok(())
 }
 
