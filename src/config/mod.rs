@@ -5,6 +5,7 @@
 //! subsystems receive the typed settings and never see TOML.
 
 mod destinations;
+pub mod filter;
 mod poll;
 mod routes;
 mod sources;
@@ -21,7 +22,7 @@ use crate::signature::Secret;
 
 pub use destinations::{CircuitSettings, DestinationKind, DestinationSettings, Format, HttpDestination};
 pub use poll::{CursorSettings, CursorUnit, EventTypeSpec, Pagination, PollSource};
-pub use routes::RouteSettings;
+pub use routes::{Ordering, RouteSettings};
 pub use sources::{SourceSettings, WebhookSource};
 use values::{Dur, Size};
 
@@ -198,27 +199,68 @@ impl Settings {
         })
     }
 
-    /// The deliveries to create for an event of `source` with `event_type` received at
-    /// `received_at` (unix ms): one per routed destination, due after its first delay.
+    /// The deliveries to create for an event of `source` with `event_type` and `body`,
+    /// received at `received_at` (unix ms): one per routed destination whose route's
+    /// filter passes, due after its first delay, with its ordering slot where the route
+    /// orders. The body is parsed only when a matching route needs its fields.
     pub fn pending_deliveries(
         &self,
         source: &str,
         event_type: Option<&str>,
+        body: &[u8],
         received_at: i64,
+        occurred_at: Option<i64>,
     ) -> Vec<crate::domain::PendingDelivery> {
-        self.destinations_for(source, event_type)
-            .into_iter()
-            .filter_map(|name| {
-                let first = self.destinations.get(&name)?.retry.first().copied().unwrap_or_default();
-                Some(crate::domain::PendingDelivery {
-                    destination: name,
-                    due_at: received_at + first.as_millis() as i64,
+        let mut payload: Option<Option<serde_json::Value>> = None;
+        let mut out: Vec<crate::domain::PendingDelivery> = Vec::new();
+        for (index, route) in self.routes.iter().enumerate() {
+            if !route.matches(source, event_type) {
+                continue;
+            }
+            let parsed = if route.reads_payload() {
+                payload
+                    .get_or_insert_with(|| serde_json::from_slice(body).ok())
+                    .as_ref()
+            } else {
+                None
+            };
+            if !route.passes(parsed) {
+                continue;
+            }
+            let order = route.ordering.as_ref().and_then(|o| {
+                let key = parsed?.pointer(&o.key)?;
+                let key = match key {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                Some(crate::domain::OrderSlot {
+                    key: format!("{index}:{key}"),
+                    version: o
+                        .version
+                        .as_ref()
+                        .and_then(|v| parsed?.pointer(v))
+                        .map(|v| v.to_string()),
+                    at: occurred_at.unwrap_or(received_at),
                 })
-            })
-            .collect()
+            });
+            for name in &route.to {
+                if out.iter().any(|d| &d.destination == name) {
+                    continue;
+                }
+                let Some(d) = self.destinations.get(name) else { continue };
+                let first = d.retry.first().copied().unwrap_or_default();
+                out.push(crate::domain::PendingDelivery {
+                    destination: name.clone(),
+                    due_at: received_at + first.as_millis() as i64,
+                    order: order.clone(),
+                });
+            }
+        }
+        out
     }
 
-    /// The destinations that an event of `source` with `event_type` is routed to, each once.
+    /// The destinations that an event of `source` with `event_type` may be routed to
+    /// (before filters), each once.
     pub fn destinations_for(&self, source: &str, event_type: Option<&str>) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for route in self.routes.iter().filter(|r| r.matches(source, event_type)) {

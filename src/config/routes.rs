@@ -1,10 +1,12 @@
-//! `[[routes]]`: which sources' events, by type glob, go to which destinations.
+//! `[[routes]]`: which sources' events, by type glob and payload filter, go to which
+//! destinations, and which key (and version) orders a route's deliveries.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::values::glob_matches;
+use super::filter::Condition;
+use super::values::{Pointer, glob_matches};
 use super::{ConfigError, DestinationSettings, SourceSettings, typed};
 
 #[derive(Debug, Clone)]
@@ -14,15 +16,36 @@ pub struct RouteSettings {
     /// only a route that takes all types.
     pub events: Vec<String>,
     pub to: Vec<String>,
+    /// Every condition must hold.
+    pub filter: Vec<Condition>,
+    pub ordering: Option<Ordering>,
+}
+
+/// `ordering = { key = "/pointer", version = "/pointer" }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ordering {
+    pub key: String,
+    pub version: Option<String>,
 }
 
 impl RouteSettings {
+    /// Source and type only: what can be decided without the payload.
     pub fn matches(&self, source: &str, event_type: Option<&str>) -> bool {
         self.from.iter().any(|s| s == source)
             && match event_type {
                 Some(t) => self.events.iter().any(|g| glob_matches(g, t)),
                 None => self.events.iter().any(|g| g == "*"),
             }
+    }
+
+    /// Whether routing needs the payload parsed (a filter or an ordering key).
+    pub fn reads_payload(&self) -> bool {
+        !self.filter.is_empty() || self.ordering.is_some()
+    }
+
+    /// The filter, on the parsed payload (`None`: not JSON).
+    pub fn passes(&self, payload: Option<&serde_json::Value>) -> bool {
+        self.filter.iter().all(|c| c.holds(payload))
     }
 }
 
@@ -32,6 +55,15 @@ struct RawRoute {
     from: Vec<String>,
     events: Option<Vec<String>>,
     to: Vec<String>,
+    filter: Option<Vec<toml::Value>>,
+    ordering: Option<RawOrdering>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOrdering {
+    key: Pointer,
+    version: Option<Pointer>,
 }
 
 pub fn parse(
@@ -71,9 +103,21 @@ pub fn parse(
             "an empty list matches nothing; leave it out to match all",
         ));
     }
+    let filter = raw
+        .filter
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| Condition::parse(v, &format!("{prefix}.filter[{i}]")))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(RouteSettings {
         from: raw.from,
         events,
         to: raw.to,
+        filter,
+        ordering: raw.ordering.map(|o| Ordering {
+            key: o.key.0,
+            version: o.version.map(|v| v.0),
+        }),
     })
 }

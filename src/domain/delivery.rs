@@ -9,6 +9,20 @@ use super::event::EventRecord;
 pub struct PendingDelivery {
     pub destination: String,
     pub due_at: i64,
+    /// Set when the route orders its deliveries and the payload has the key.
+    pub order: Option<OrderSlot>,
+}
+
+/// Where a delivery stands in its key's order: deliveries of one destination sharing `key`
+/// go one at a time, earliest `at` (then earliest stored) first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderSlot {
+    /// The route's index and the key's text (`"0:ord_1"`).
+    pub key: String,
+    /// The payload's version as JSON text; not newer than the last delivered ⇒ stale.
+    pub version: Option<String>,
+    /// The event's occurred time, else its received time (unix ms).
+    pub at: i64,
 }
 
 /// Identifies a delivery: its event's store sequence and its destination.

@@ -2,12 +2,16 @@
 //! the store gives, rejected requests, deliveries and their attempts, and the retry rule.
 //! Pure data and pure functions; no I/O and no framework types.
 
+pub mod compare;
 mod delivery;
 mod event;
 mod poll;
 mod retry;
+pub mod template;
 
-pub use delivery::{AttemptRecord, Claim, Completion, DeliveryKey, DeliveryState, DeliveryView, PendingDelivery};
+pub use delivery::{
+    AttemptRecord, Claim, Completion, DeliveryKey, DeliveryState, DeliveryView, OrderSlot, PendingDelivery,
+};
 pub use event::{EventRecord, Ingested, NewEvent, RejectedRequest, StoredEvent, Via, new_event_id};
 pub use poll::{CursorCommit, PollCounts, PollState, PollWrite, PollWritten, RunEnd};
 pub use retry::{MAX_RETRY_AFTER, NextStep, Outcome, next_step, parse_retry_after};

@@ -73,9 +73,13 @@ pub async fn receive(State(state): State<AppState>, Path(source): Path<String>, 
 
     let event = NewEvent {
         id: new_event_id(),
-        destinations: state
-            .settings
-            .pending_deliveries(&source, draft.event_type.as_deref(), now.timestamp_millis()),
+        destinations: state.settings.pending_deliveries(
+            &source,
+            draft.event_type.as_deref(),
+            &body,
+            now.timestamp_millis(),
+            draft.occurred_at,
+        ),
         source: source.clone(),
         dedupe_group: intake.source.dedupe_group.clone(),
         dedupe_key: draft.dedupe_key,

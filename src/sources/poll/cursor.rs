@@ -9,6 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
 use crate::config::CursorUnit;
+use crate::domain::compare;
 
 /// A cursor value as the provider wrote it (a JSON string or number).
 #[derive(Debug, Clone, PartialEq)]
@@ -44,32 +45,13 @@ impl CursorValue {
         }
     }
 
-    fn number(&self) -> Option<f64> {
-        match &self.0 {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
-            _ => None,
-        }
-    }
-
     fn instant(&self) -> Option<DateTime<Utc>> {
-        match &self.0 {
-            Value::String(s) => DateTime::parse_from_rfc3339(s.trim())
-                .ok()
-                .map(|t| t.with_timezone(&Utc)),
-            _ => None,
-        }
+        compare::instant(&self.0)
     }
 
     /// Numbers when both are numbers, instants when both are RFC 3339, else text.
     pub fn compare(&self, other: &CursorValue) -> Ordering {
-        if let (Some(a), Some(b)) = (self.number(), other.number()) {
-            return a.total_cmp(&b);
-        }
-        if let (Some(a), Some(b)) = (self.instant(), other.instant()) {
-            return a.cmp(&b);
-        }
-        self.param_text().cmp(&other.param_text())
+        compare::compare_values(&self.0, &other.0)
     }
 
     /// The greater of two optional cursors; never less than either.

@@ -224,7 +224,9 @@ impl Poller {
                             destinations: self.settings.pending_deliveries(
                                 &self.source.name,
                                 event_type.as_deref(),
+                                &body,
                                 now,
+                                occurred_at,
                             ),
                             source: self.source.name.clone(),
                             dedupe_group: self.source.dedupe_group.clone(),

@@ -3,10 +3,14 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use crate::domain::compare::compare_values;
 use crate::domain::{Claim, Completion, DeliveryKey, DeliveryState, EventRecord, NextStep, Via};
 
 /// Leases up to `limit` pending deliveries of `destination` due at `now` whose lease is
-/// free or expired, oldest due first.
+/// free or expired, oldest due first. An ordered delivery is claimed only at the head of
+/// its key (no earlier pending delivery of the key, leased or not), so one key has at most
+/// one attempt in flight; a head whose version is not newer than the key's last delivered
+/// one ends as `skipped_stale` here instead of being claimed.
 pub fn claim(
     tx: &Transaction<'_>,
     destination: &str,
@@ -14,19 +18,41 @@ pub fn claim(
     limit: usize,
     lease_until: i64,
 ) -> rusqlite::Result<Vec<Claim>> {
-    let due: Vec<(i64, u32)> = tx
+    type Due = (i64, u32, Option<String>, Option<String>);
+    let due: Vec<Due> = tx
         .prepare_cached(
-            "SELECT event_seq, attempts FROM deliveries
-             WHERE destination = ?1 AND state = 'pending' AND next_attempt_at <= ?2
-               AND (lease_until IS NULL OR lease_until < ?2)
-             ORDER BY next_attempt_at LIMIT ?3",
+            "SELECT d.event_seq, d.attempts, d.order_key, d.order_version FROM deliveries d
+             WHERE d.destination = ?1 AND d.state = 'pending' AND d.next_attempt_at <= ?2
+               AND (d.lease_until IS NULL OR d.lease_until < ?2)
+               AND (d.order_key IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM deliveries o
+                    WHERE o.destination = d.destination AND o.order_key = d.order_key AND o.state = 'pending'
+                      AND (o.order_at < d.order_at OR (o.order_at = d.order_at AND o.event_seq < d.event_seq))))
+             ORDER BY d.next_attempt_at LIMIT ?3",
         )?
-        .query_map(params![destination, now, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map(params![destination, now, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     let mut lease =
         tx.prepare_cached("UPDATE deliveries SET lease_until = ?3 WHERE event_seq = ?1 AND destination = ?2")?;
     let mut claims = Vec::with_capacity(due.len());
-    for (seq, steps_used) in due {
+    for (seq, steps_used, order_key, version) in due {
+        if let (Some(key), Some(version)) = (&order_key, &version)
+            && let Some(last) = stale_against(tx, destination, key, version)?
+        {
+            tx.prepare_cached(
+                "UPDATE deliveries SET state = 'skipped_stale', last_error = ?3, updated_at = ?4
+                 WHERE event_seq = ?1 AND destination = ?2",
+            )?
+            .execute(params![
+                seq,
+                destination,
+                format!("stale: version {version} is not newer than {last}, already delivered"),
+                now
+            ])?;
+            continue;
+        }
         lease.execute(params![seq, destination, lease_until])?;
         if let Some(event) = event_record(tx, seq)? {
             claims.push(Claim {
@@ -40,6 +66,51 @@ pub fn claim(
         }
     }
     Ok(claims)
+}
+
+/// The key's last delivered version when `version` is not newer than it.
+fn stale_against(
+    tx: &Transaction<'_>,
+    destination: &str,
+    key: &str,
+    version: &str,
+) -> rusqlite::Result<Option<String>> {
+    let last: Option<String> = tx
+        .prepare_cached("SELECT version FROM order_versions WHERE destination = ?1 AND order_key = ?2")?
+        .query_row(params![destination, key], |r| r.get(0))
+        .optional()?;
+    Ok(last.filter(|last| !newer(version, last)))
+}
+
+/// Whether JSON text `a` is a newer version than `b` (numbers, instants, else text).
+fn newer(a: &str, b: &str) -> bool {
+    match (
+        serde_json::from_str::<serde_json::Value>(a),
+        serde_json::from_str::<serde_json::Value>(b),
+    ) {
+        (Ok(x), Ok(y)) => compare_values(&x, &y) == std::cmp::Ordering::Greater,
+        _ => a > b,
+    }
+}
+
+/// After a delivery of an ordered key: remember its version if it is the newest.
+fn record_version(tx: &Transaction<'_>, key: &DeliveryKey) -> rusqlite::Result<()> {
+    let row: Option<(Option<String>, Option<String>)> = tx
+        .prepare_cached("SELECT order_key, order_version FROM deliveries WHERE event_seq = ?1 AND destination = ?2")?
+        .query_row(params![key.event_seq, key.destination], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((Some(order_key), Some(version))) = row else {
+        return Ok(());
+    };
+    if stale_against(tx, &key.destination, &order_key, &version)?.is_some() {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT INTO order_versions (destination, order_key, version) VALUES (?1, ?2, ?3)
+         ON CONFLICT (destination, order_key) DO UPDATE SET version = excluded.version",
+    )?
+    .execute(params![key.destination, order_key, version])?;
+    Ok(())
 }
 
 /// The stored fields of the event with sequence `seq`.
@@ -82,7 +153,10 @@ pub fn complete(tx: &Transaction<'_>, c: &Completion) -> rusqlite::Result<()> {
         attempt.response_excerpt
     ])?;
     let (state, next_at, error) = match next {
-        NextStep::Delivered => (DeliveryState::Delivered, None, None),
+        NextStep::Delivered => {
+            record_version(tx, key)?;
+            (DeliveryState::Delivered, None, None)
+        }
         NextStep::RetryAt { at, .. } => (DeliveryState::Pending, Some(*at), attempt.error.clone()),
         NextStep::Dead { reason } => (DeliveryState::Dead, None, Some(reason.clone())),
     };

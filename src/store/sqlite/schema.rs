@@ -5,6 +5,7 @@ use rusqlite::Connection;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0001_init.sql"),
     include_str!("../../../migrations/sqlite/0002_poll.sql"),
+    include_str!("../../../migrations/sqlite/0003_ordering.sql"),
 ];
 
 /// Settings for the one write connection: WAL, `synchronous=FULL` (an acked event survives

@@ -247,11 +247,16 @@ pub fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> rusqlite::Result<Inge
     }
     let seq = tx.last_insert_rowid();
     let mut insert = tx.prepare_cached(
-        "INSERT INTO deliveries (event_seq, destination, state, attempts, next_attempt_at, updated_at)
-         VALUES (?1, ?2, 'pending', 0, ?3, ?4) ON CONFLICT (event_seq, destination) DO NOTHING",
+        "INSERT INTO deliveries (event_seq, destination, state, attempts, next_attempt_at, updated_at,
+                                 order_key, order_at, order_version)
+         VALUES (?1, ?2, 'pending', 0, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (event_seq, destination) DO NOTHING",
     )?;
     for d in &e.destinations {
-        insert.execute(params![seq, d.destination, d.due_at, e.received_at])?;
+        let (key, at, version) = match &d.order {
+            Some(o) => (Some(o.key.as_str()), Some(o.at), o.version.as_deref()),
+            None => (None, None, None),
+        };
+        insert.execute(params![seq, d.destination, d.due_at, e.received_at, key, at, version])?;
     }
     Ok(Ingested {
         id: e.id.clone(),
