@@ -18,6 +18,7 @@ use crate::config::{Settings, SourceSettings};
 use crate::http::serve::{ServeOptions, serve};
 use crate::http::{AppState, admin_router, ingest_router};
 use crate::sources::WebhookIntake;
+use crate::sources::hydrate::Hydrator;
 use crate::sources::poll::Poller;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
@@ -51,15 +52,26 @@ impl App {
                 intakes.insert(name.clone(), intake);
             }
         }
+        let client = crate::sources::poll::client();
+        let hydrators: HashMap<String, Arc<Hydrator>> = settings
+            .sources
+            .iter()
+            .filter_map(|(name, s)| {
+                let h = match s {
+                    SourceSettings::Webhook(w) => w.hydrate.clone(),
+                    SourceSettings::Poll(p) => p.hydrate.clone(),
+                }?;
+                Some((name.clone(), Arc::new(Hydrator::new(h, client.clone()))))
+            })
+            .collect();
+        let hydrators = Arc::new(hydrators);
         let mut workers = Vec::new();
         for (name, d) in &settings.destinations {
             let destination = crate::destinations::build(d).with_context(|| format!("destination {name}"))?;
-            workers.push(Arc::new(DeliveryWorker::new(
-                d.clone(),
-                destination,
-                store.clone(),
-                clock.clone(),
-            )));
+            workers.push(Arc::new(
+                DeliveryWorker::new(d.clone(), destination, store.clone(), clock.clone())
+                    .with_hydrators(hydrators.clone()),
+            ));
         }
         let ingest = TcpListener::bind(settings.server.listen)
             .await
@@ -69,7 +81,6 @@ impl App {
             .with_context(|| format!("cannot listen on {} (admin.listen)", settings.admin.listen))?;
         let settings = Arc::new(settings);
         let wakeup = Arc::new(Notify::new());
-        let client = crate::sources::poll::client();
         let pollers = settings
             .sources
             .values()

@@ -100,6 +100,8 @@ pub fn check(config: &Path) -> ExitCode {
             DestinationKind::Http(h) => format!("http  {}", h.url),
             DestinationKind::File(Some(p)) => format!("file  {}", p.display()),
             DestinationKind::File(None) => "file  stdout".to_string(),
+            DestinationKind::Slack(_) => "slack (incoming webhook)".to_string(),
+            DestinationKind::Command(c) => format!("command  {}", c.argv.join(" ")),
         };
         println!("  {name:<20} {target}");
     }

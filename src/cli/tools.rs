@@ -100,6 +100,7 @@ fn source_for(config: &Path, args: &VerifyArgs) -> Result<WebhookSource, String>
         id_header: args.scheme.id_header.as_ref().map(|h| h.to_ascii_lowercase()),
         type_header: None,
         public_url: None,
+        hydrate: None,
     })
 }
 

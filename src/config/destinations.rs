@@ -1,5 +1,6 @@
-//! `[destinations.NAME]`: where events go. Parsed and checked here; delivering to them is the
-//! delivery workers' job. Kinds not yet built are refused with a clear error.
+//! `[destinations.NAME]`: where events go (http, file, slack, command). Parsed and checked
+//! here; delivering to them is the delivery workers' job. Kinds not yet built (nats) are
+//! refused with a clear error.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,6 +9,7 @@ use serde::Deserialize;
 
 use super::values::{Dur, Rate, RateField};
 use super::{ConfigError, check_url, typed};
+use crate::domain::template::Template;
 use crate::signature::Secret;
 
 #[derive(Debug, Clone)]
@@ -26,6 +28,23 @@ pub enum DestinationKind {
     Http(HttpDestination),
     /// JSON Lines of envelopes; `None` is stdout (`path = "-"`).
     File(Option<PathBuf>),
+    Slack(SlackDestination),
+    Command(CommandDestination),
+}
+
+/// A Slack incoming webhook: `{"text": …}` rendered from the event.
+#[derive(Debug, Clone)]
+pub struct SlackDestination {
+    /// The webhook URL holds its credential: never printed.
+    pub url: Secret,
+    pub text: Template,
+}
+
+/// A program run once per attempt, argv without a shell, in the config file's folder.
+#[derive(Debug, Clone)]
+pub struct CommandDestination {
+    pub argv: Vec<String>,
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Clone)]
@@ -69,6 +88,8 @@ struct RawDestination {
     rate_limit: Option<RateField>,
     retry: Option<Vec<Dur>>,
     circuit: Option<RawCircuit>,
+    text: Option<String>,
+    command: Option<Vec<String>>,
 }
 
 const DEFAULT_RETRY: [u64; 12] = [0, 5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 57600, 86400];
@@ -89,6 +110,8 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
     let kind = match raw.kind.as_str() {
         "http" => {
             only("path", raw.path.is_some(), "http")?;
+            only("text", raw.text.is_some(), "http")?;
+            only("command", raw.command.is_some(), "http")?;
             let url = raw
                 .url
                 .as_deref()
@@ -129,6 +152,8 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
                 ("secret", raw.secret.is_some()),
                 ("headers", raw.headers.is_some()),
                 ("timeout", raw.timeout.is_some()),
+                ("text", raw.text.is_some()),
+                ("command", raw.command.is_some()),
             ] {
                 only(key, present, "file")?;
             }
@@ -143,7 +168,50 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
                 Some(base_dir.join(path))
             })
         }
-        "slack" | "command" | "nats" => {
+        "slack" => {
+            for (key, present) in [
+                ("path", raw.path.is_some()),
+                ("format", raw.format.is_some()),
+                ("secret", raw.secret.is_some()),
+                ("headers", raw.headers.is_some()),
+                ("command", raw.command.is_some()),
+            ] {
+                only(key, present, "slack")?;
+            }
+            let url = raw
+                .url
+                .as_deref()
+                .ok_or_else(|| ConfigError::at(at("url"), "a slack destination needs its incoming-webhook url"))?;
+            let text = raw.text.as_deref().unwrap_or("{source}: {type} {id}");
+            DestinationKind::Slack(SlackDestination {
+                url: Secret::new(check_url(url, &at("url"))?),
+                text: Template::parse(text).map_err(|e| ConfigError::at(at("text"), e))?,
+            })
+        }
+        "command" => {
+            for (key, present) in [
+                ("url", raw.url.is_some()),
+                ("path", raw.path.is_some()),
+                ("format", raw.format.is_some()),
+                ("secret", raw.secret.is_some()),
+                ("headers", raw.headers.is_some()),
+                ("text", raw.text.is_some()),
+            ] {
+                only(key, present, "command")?;
+            }
+            let argv = raw.command.unwrap_or_default();
+            if argv.first().is_none_or(|p| p.trim().is_empty()) {
+                return Err(ConfigError::at(
+                    at("command"),
+                    "needs the program and its arguments, e.g. [\"./handle-event.sh\"]",
+                ));
+            }
+            DestinationKind::Command(CommandDestination {
+                argv,
+                dir: base_dir.to_path_buf(),
+            })
+        }
+        "nats" => {
             return Err(ConfigError::at(
                 at("kind"),
                 format!("{:?} destinations are not available in this version", raw.kind),
@@ -155,6 +223,10 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
                 format!("unknown kind {other:?}: use http, file, slack, command or nats"),
             ));
         }
+    };
+    let default_timeout = match kind {
+        DestinationKind::Command(_) => Duration::from_secs(30),
+        _ => Duration::from_secs(10),
     };
     let retry: Vec<Duration> = match raw.retry {
         Some(r) if r.is_empty() => {
@@ -183,7 +255,7 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
     Ok(DestinationSettings {
         name: name.to_string(),
         kind,
-        timeout: raw.timeout.map_or(Duration::from_secs(10), |d| d.0),
+        timeout: raw.timeout.map_or(default_timeout, |d| d.0),
         concurrency,
         rate_limit: raw.rate_limit.map(|r| r.0),
         retry,

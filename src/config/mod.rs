@@ -6,6 +6,7 @@
 
 mod destinations;
 pub mod filter;
+mod hydrate;
 mod poll;
 mod routes;
 mod sources;
@@ -20,7 +21,11 @@ use serde::Deserialize;
 
 use crate::signature::Secret;
 
-pub use destinations::{CircuitSettings, DestinationKind, DestinationSettings, Format, HttpDestination};
+pub use destinations::{
+    CircuitSettings, CommandDestination, DestinationKind, DestinationSettings, Format, HttpDestination,
+    SlackDestination,
+};
+pub use hydrate::HydrateSettings;
 pub use poll::{CursorSettings, CursorUnit, EventTypeSpec, Pagination, PollSource};
 pub use routes::{Ordering, RouteSettings};
 pub use sources::{SourceSettings, WebhookSource};

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::hydrate::{HydrateSettings, RawHydrate};
 use super::values::{Dur, Pointer, Rate, RateField};
 use super::{ConfigError, typed};
 use crate::signature::Secret;
@@ -35,6 +36,7 @@ pub struct PollSource {
     pub cursor: Option<CursorSettings>,
     pub pagination: Pagination,
     pub dedupe_group: String,
+    pub hydrate: Option<HydrateSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +106,7 @@ struct RawPoll {
     cursor: Option<RawCursor>,
     pagination: Option<RawPagination>,
     dedupe_group: Option<String>,
+    hydrate: Option<RawHydrate>,
 }
 
 #[derive(Deserialize)]
@@ -216,6 +219,10 @@ pub fn parse(name: &str, value: toml::Value) -> Result<PollSource, ConfigError> 
         cursor: raw.cursor.map(|c| cursor(c, &at)).transpose()?,
         pagination: pagination(raw.pagination, &at)?,
         dedupe_group: raw.dedupe_group.unwrap_or_else(|| name.to_string()),
+        hydrate: raw
+            .hydrate
+            .map(|h| super::hydrate::parse(h, &format!("sources.{name}")))
+            .transpose()?,
     })
 }
 

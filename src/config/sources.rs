@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::hydrate::{HydrateSettings, RawHydrate};
 use super::poll::PollSource;
 use super::values::{Dur, Pointer};
 use super::{ConfigError, ServerSettings, check_url, typed};
@@ -52,6 +53,7 @@ pub struct WebhookSource {
     /// The exact URL the provider signs (twilio, square): the source's own, else
     /// `server.public_url` + the request path and query.
     pub public_url: Option<String>,
+    pub hydrate: Option<HydrateSettings>,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +78,7 @@ struct RawWebhook {
     prefix: Option<String>,
     id_header: Option<String>,
     type_header: Option<String>,
+    hydrate: Option<RawHydrate>,
 }
 
 pub fn parse(name: &str, value: toml::Value, server: &ServerSettings) -> Result<SourceSettings, ConfigError> {
@@ -218,5 +221,9 @@ pub fn parse(name: &str, value: toml::Value, server: &ServerSettings) -> Result<
         id_header: raw.id_header.map(|h| h.to_ascii_lowercase()),
         type_header: raw.type_header.map(|h| h.to_ascii_lowercase()),
         public_url,
+        hydrate: raw
+            .hydrate
+            .map(|h| super::hydrate::parse(h, &format!("sources.{name}")))
+            .transpose()?,
     }))
 }

@@ -6,7 +6,7 @@ use base64::Engine;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::domain::EventRecord;
+use crate::domain::{EventRecord, Hydrated};
 
 #[derive(Serialize)]
 struct Envelope<'a> {
@@ -22,6 +22,11 @@ struct Envelope<'a> {
     payload: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     payload_base64: Option<String>,
+    /// Absent without hydration; `null` (with `state_status`) when the object is gone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<Option<&'a RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state_status: Option<u16>,
 }
 
 /// RFC 3339 UTC with milliseconds, `Z`.
@@ -43,8 +48,13 @@ fn rfc3339(ms: i64) -> String {
 }
 
 /// The envelope's JSON bytes for `event`.
-pub fn envelope_bytes(event: &EventRecord) -> Vec<u8> {
+pub fn envelope_bytes(event: &EventRecord, state: Option<&Hydrated>) -> Vec<u8> {
     let raw: Option<&RawValue> = serde_json::from_slice(&event.body).ok();
+    let (state, state_status) = match state {
+        None => (None, None),
+        Some(Hydrated::State(bytes)) => (Some(serde_json::from_slice::<&RawValue>(bytes).ok()), None),
+        Some(Hydrated::Gone { status }) => (Some(None), Some(*status)),
+    };
     let envelope = Envelope {
         id: &event.id,
         source: &event.source,
@@ -57,6 +67,8 @@ pub fn envelope_bytes(event: &EventRecord) -> Vec<u8> {
         payload_base64: raw
             .is_none()
             .then(|| base64::engine::general_purpose::STANDARD.encode(&event.body)),
+        state,
+        state_status,
     };
     serde_json::to_vec(&envelope).unwrap_or_default()
 }
@@ -83,7 +95,7 @@ mod tests {
 
     #[test]
     fn a_json_body_is_embedded_byte_for_byte() {
-        let bytes = envelope_bytes(&event(br#"{"b": 1,  "a":[2]}"#));
+        let bytes = envelope_bytes(&event(br#"{"b": 1,  "a":[2]}"#), None);
         let text = String::from_utf8(bytes).expect("utf-8");
         assert_eq!(
             text,
@@ -92,8 +104,24 @@ mod tests {
     }
 
     #[test]
+    fn hydrated_state_is_embedded_and_a_gone_object_is_null_with_its_status() {
+        let e = event(br#"{"id": 1}"#);
+        let found = String::from_utf8(envelope_bytes(
+            &e,
+            Some(&Hydrated::State(br#"{"paid": true}"#.to_vec())),
+        ))
+        .expect("utf-8");
+        assert!(
+            found.ends_with(r#""payload":{"id": 1},"state":{"paid": true}}"#),
+            "{found}"
+        );
+        let gone = String::from_utf8(envelope_bytes(&e, Some(&Hydrated::Gone { status: 404 }))).expect("utf-8");
+        assert!(gone.ends_with(r#""state":null,"state_status":404}"#), "{gone}");
+    }
+
+    #[test]
     fn other_bodies_go_as_base64() {
-        let text = String::from_utf8(envelope_bytes(&event(b"a=1&b=2"))).expect("utf-8");
+        let text = String::from_utf8(envelope_bytes(&event(b"a=1&b=2"), None)).expect("utf-8");
         assert!(text.ends_with(r#""payload_base64":"YT0xJmI9Mg=="}"#), "{text}");
         assert!(!text.contains("\"payload\""));
     }

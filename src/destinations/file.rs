@@ -8,8 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::{AttemptResult, Destination, envelope_bytes};
-use crate::domain::EventRecord;
+use super::{AttemptResult, Delivery, Destination, envelope_bytes};
 use crate::domain::Outcome;
 
 pub struct FileDestination {
@@ -35,8 +34,8 @@ impl FileDestination {
 
 #[async_trait]
 impl Destination for FileDestination {
-    async fn deliver(&self, event: &EventRecord, _now: i64) -> AttemptResult {
-        let mut line = envelope_bytes(event);
+    async fn deliver(&self, delivery: &Delivery<'_>, _now: i64) -> AttemptResult {
+        let mut line = envelope_bytes(delivery.event, delivery.state);
         line.push(b'\n');
         let file = self.file.clone();
         let written = tokio::task::spawn_blocking(move || -> std::io::Result<()> {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 
-use super::{AttemptResult, Destination, envelope_bytes};
+use super::{AttemptResult, Delivery, Destination, envelope_bytes};
 use crate::config::{Format, HttpDestination as Settings};
 use crate::domain::EventRecord;
 use crate::domain::{Outcome, parse_retry_after};
@@ -74,68 +74,69 @@ impl HttpDestination {
 
 #[async_trait]
 impl Destination for HttpDestination {
-    async fn deliver(&self, event: &EventRecord, now: i64) -> AttemptResult {
+    async fn deliver(&self, delivery: &Delivery<'_>, now: i64) -> AttemptResult {
+        let event = delivery.event;
         let body = match self.settings.format {
-            Format::Envelope => envelope_bytes(event),
+            Format::Envelope => envelope_bytes(event, delivery.state),
             Format::Raw => event.body.clone(),
         };
         let headers = self.headers(event, &body, now);
-        let sent = self
-            .client
-            .post(&self.settings.url)
-            .headers(headers)
-            .body(body)
-            .send()
-            .await;
-        let response = match sent {
-            Ok(r) => r,
-            Err(e) => {
-                let error = if e.is_timeout() {
-                    format!("timeout after {}s", self.timeout.as_secs_f64())
-                } else if e.is_connect() {
-                    format!("connection failed: {}", root_cause(&e))
-                } else {
-                    format!("request failed: {}", root_cause(&e))
-                };
-                return AttemptResult {
-                    outcome: Outcome::Failed {
-                        status: None,
-                        error,
-                        retry_after: None,
-                    },
-                    response_excerpt: None,
-                };
-            }
-        };
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, now));
-        let excerpt = excerpt(response).await;
-        let outcome = match status {
-            200..=299 => Outcome::Delivered { status: Some(status) },
-            410 => Outcome::Gone { status },
-            429 | 503 if retry_after.is_some() => Outcome::Throttled {
-                status,
-                retry_after: retry_after.unwrap_or_default(),
-            },
-            _ => Outcome::Failed {
-                status: Some(status),
-                error: format!("HTTP {status}"),
-                retry_after,
-            },
-        };
-        AttemptResult {
-            outcome,
-            response_excerpt: Some(excerpt),
+        let request = self.client.post(&self.settings.url).headers(headers).body(body);
+        send(request, self.timeout, now).await
+    }
+}
+
+/// Sends one attempt's request and classifies the answer: 2xx delivered, 410 gone, 429/503
+/// with `Retry-After` throttled, anything else (or no answer) failed.
+pub(super) async fn send(request: reqwest::RequestBuilder, timeout: Duration, now: i64) -> AttemptResult {
+    let response = match request.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            let error = if e.is_timeout() {
+                format!("timeout after {}s", timeout.as_secs_f64())
+            } else if e.is_connect() {
+                format!("connection failed: {}", root_cause(&e))
+            } else {
+                format!("request failed: {}", root_cause(&e))
+            };
+            return AttemptResult {
+                outcome: Outcome::Failed {
+                    status: None,
+                    error,
+                    retry_after: None,
+                },
+                response_excerpt: None,
+            };
         }
+    };
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, now));
+    let excerpt = excerpt(response).await;
+    let outcome = match status {
+        200..=299 => Outcome::Delivered { status: Some(status) },
+        410 => Outcome::Gone { status },
+        429 | 503 if retry_after.is_some() => Outcome::Throttled {
+            status,
+            retry_after: retry_after.unwrap_or_default(),
+        },
+        _ => Outcome::Failed {
+            status: Some(status),
+            error: format!("HTTP {status}"),
+            retry_after,
+        },
+    };
+    AttemptResult {
+        outcome,
+        response_excerpt: Some(excerpt),
     }
 }
 
 /// The first KiB of the response body, read no further.
-async fn excerpt(mut response: reqwest::Response) -> String {
+pub(super) async fn excerpt(mut response: reqwest::Response) -> String {
     let mut out = Vec::new();
     while let Ok(Some(chunk)) = response.chunk().await {
         out.extend_from_slice(&chunk[..chunk.len().min(EXCERPT - out.len())]);
@@ -146,7 +147,7 @@ async fn excerpt(mut response: reqwest::Response) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = e;
     while let Some(next) = cause.source() {
         cause = next;

@@ -2,14 +2,16 @@
 //! [`Outcome`]; it never sleeps and never retries: the delivery worker owns the schedule.
 //! `build` is the one `match` from configured kind to behaviour.
 
+mod command;
 mod envelope;
 mod file;
 mod http;
+mod slack;
 
 use async_trait::async_trait;
 
 use crate::config::{DestinationKind, DestinationSettings};
-use crate::domain::{EventRecord, Outcome};
+use crate::domain::{EventRecord, Hydrated, Outcome};
 
 pub use envelope::{envelope_bytes, rfc3339_ms};
 
@@ -20,10 +22,17 @@ pub struct AttemptResult {
     pub response_excerpt: Option<String>,
 }
 
+/// What one attempt delivers: the stored event and, for a hydrating source, its state.
+#[derive(Clone, Copy, Debug)]
+pub struct Delivery<'a> {
+    pub event: &'a EventRecord,
+    pub state: Option<&'a Hydrated>,
+}
+
 #[async_trait]
 pub trait Destination: Send + Sync {
     /// Makes one attempt at `now` (unix ms, the signature timestamp).
-    async fn deliver(&self, event: &EventRecord, now: i64) -> AttemptResult;
+    async fn deliver(&self, delivery: &Delivery<'_>, now: i64) -> AttemptResult;
 }
 
 /// Builds the destination a config entry describes.
@@ -35,5 +44,7 @@ pub fn build(settings: &DestinationSettings) -> anyhow::Result<Box<dyn Destinati
             settings.concurrency,
         )?),
         DestinationKind::File(path) => Box::new(file::FileDestination::open(path.as_deref())?),
+        DestinationKind::Slack(s) => Box::new(slack::SlackDestination::new(s.clone(), settings.timeout)?),
+        DestinationKind::Command(c) => Box::new(command::CommandDestination::new(c.clone(), settings.timeout)),
     })
 }

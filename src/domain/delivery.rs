@@ -92,3 +92,12 @@ pub struct DeliveryView {
     pub last_error: Option<String>,
     pub attempts: Vec<AttemptRecord>,
 }
+
+/// The current state of an event's object, fetched from the provider before an attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hydrated {
+    /// The API's JSON answer, as its bytes.
+    State(Vec<u8>),
+    /// The object is gone (404): delivered with `state: null` and this status.
+    Gone { status: u16 },
+}

@@ -4,7 +4,7 @@
 //! when the store says the next retry is due.
 //! `run_once` is one pass, so tests drive schedules with a manual clock instead of sleeping.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,8 +16,9 @@ use super::circuit::{Admit, Circuit};
 use super::clock::Clock;
 use super::rate::TokenBucket;
 use crate::config::DestinationSettings;
-use crate::destinations::Destination;
+use crate::destinations::{AttemptResult, Delivery, Destination};
 use crate::domain::{AttemptRecord, Claim, Completion, DeliveryKey, NextStep, Outcome, next_step};
+use crate::sources::hydrate::{HydrateError, Hydrator};
 use crate::store::Store;
 
 /// The shortest sleep between looks for due work while something may be due.
@@ -41,6 +42,8 @@ pub struct DeliveryWorker {
     gate: Mutex<Gate>,
     limiter: Option<TokenBucket>,
     in_flight: Mutex<HashSet<DeliveryKey>>,
+    /// Per source name: the hydrator of sources that hydrate.
+    hydrators: Arc<HashMap<String, Arc<Hydrator>>>,
 }
 
 impl DeliveryWorker {
@@ -62,7 +65,14 @@ impl DeliveryWorker {
                 paused_until: 0,
             }),
             in_flight: Mutex::new(HashSet::new()),
+            hydrators: Arc::new(HashMap::new()),
         }
+    }
+
+    /// Fetch the current state of these sources' events before each attempt.
+    pub fn with_hydrators(mut self, hydrators: Arc<HashMap<String, Arc<Hydrator>>>) -> Self {
+        self.hydrators = hydrators;
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -128,11 +138,42 @@ impl DeliveryWorker {
         }
         let started_at = self.clock.now_ms();
         let started = Instant::now();
-        let result = self.destination.deliver(&claim.event, started_at).await;
+        let state = match self.hydrators.get(&claim.event.source) {
+            None => Ok(None),
+            Some(h) => h.fetch(&claim.event, started_at).await.map(Some),
+        };
+        let (result, hydrated) = match state {
+            Ok(state) => {
+                let delivery = Delivery {
+                    event: &claim.event,
+                    state: state.as_ref(),
+                };
+                (self.destination.deliver(&delivery, started_at).await, true)
+            }
+            Err(HydrateError::Paused { until, status }) => {
+                return self.hydration_paused(claim, probe, started_at, until, status);
+            }
+            Err(HydrateError::Failed { status, error }) => {
+                let failed = AttemptResult {
+                    outcome: Outcome::Failed {
+                        status,
+                        error,
+                        retry_after: None,
+                    },
+                    response_excerpt: None,
+                };
+                (failed, false)
+            }
+        };
         let latency_ms = started.elapsed().as_millis() as i64;
         let now = self.clock.now_ms();
         let name = self.settings.name.as_str();
-        {
+        if !hydrated {
+            // The destination was not asked: its circuit learns nothing.
+            if probe {
+                self.lock_gate().circuit.probe_unused();
+            }
+        } else {
             let mut gate = self.lock_gate();
             match &result.outcome {
                 Outcome::Delivered { .. } => {
@@ -190,6 +231,30 @@ impl DeliveryWorker {
             steps_used,
             attempt,
             next,
+        }
+    }
+
+    /// The source's hydration is paused by the provider: record it, use no step, and try
+    /// again when the pause ends.
+    fn hydration_paused(&self, claim: Claim, probe: bool, at: i64, until: i64, status: u16) -> Completion {
+        if probe {
+            self.lock_gate().circuit.probe_unused();
+        }
+        tracing::debug!(destination = %self.settings.name, event = %claim.event.id, "hydration paused by the provider");
+        Completion {
+            key: claim.key,
+            steps_used: claim.steps_used,
+            attempt: AttemptRecord {
+                at,
+                status_code: Some(status),
+                latency_ms: 0,
+                error: Some(format!("hydrate: paused by the provider's Retry-After until {until}")),
+                response_excerpt: None,
+            },
+            next: NextStep::RetryAt {
+                at: until,
+                used_step: false,
+            },
         }
     }
 

@@ -8,11 +8,13 @@
 //! - `crash`: SIGKILL mid-stream loses no acknowledged event; no secret in logs.
 //! - `poll`: poll sources against `provider`, a fake API the tests edit while inlet polls.
 //! - `sources_api`: the sources admin route, reset-cursor, and `inlet sources`.
+//! - `hydrate`: current state fetched from a fake provider API before delivery.
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
 
 mod cli;
 mod crash;
 mod delivery;
+mod hydrate;
 mod ingest;
 mod limits;
 mod poll;

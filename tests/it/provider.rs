@@ -31,6 +31,7 @@ pub struct Call {
 #[derive(Default)]
 struct Inner {
     items: Mutex<Vec<Value>>,
+    objects: Mutex<HashMap<String, Value>>,
     script: Mutex<HashMap<usize, Scripted>>,
     calls: Mutex<Vec<Call>>,
     page_size: usize,
@@ -52,6 +53,7 @@ impl FakeApi {
         let app = axum::Router::new()
             .route("/items", axum::routing::get(items))
             .route("/endless", axum::routing::get(endless))
+            .route("/objects/{id}", axum::routing::get(object))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -66,6 +68,15 @@ impl FakeApi {
             .lock()
             .expect("items")
             .push(json!({ "id": id, "updated": updated, "type": "item.updated" }));
+    }
+
+    /// Sets the current state of object `id` (served at `/objects/{id}`).
+    pub fn set_object(&self, id: &str, state: Value) {
+        self.inner
+            .objects
+            .lock()
+            .expect("objects")
+            .insert(id.to_string(), state);
     }
 
     /// Answers call number `n` (1-based, counting every call) with `answer`.
@@ -100,17 +111,27 @@ fn record(inner: &Inner, path: &str, query: &HashMap<String, String>) -> Option<
     inner.script.lock().expect("script").remove(&calls.len())
 }
 
-async fn items(State(inner): State<Arc<Inner>>, Query(q): Query<HashMap<String, String>>) -> Response {
-    match record(&inner, "/items", &q) {
+/// Plays a scripted answer: a status replaces the normal answer, a hold delays it.
+async fn play(answer: Option<Scripted>) -> Option<Response> {
+    match answer {
         Some(Scripted::Status(status, retry_after)) => {
             let mut r = (StatusCode::from_u16(status).expect("status"), "scripted").into_response();
             if let Some(ra) = retry_after {
                 r.headers_mut().insert("retry-after", ra.parse().expect("value"));
             }
-            return r;
+            Some(r)
         }
-        Some(Scripted::Hold(d)) => tokio::time::sleep(d).await,
-        None => {}
+        Some(Scripted::Hold(d)) => {
+            tokio::time::sleep(d).await;
+            None
+        }
+        None => None,
+    }
+}
+
+async fn items(State(inner): State<Arc<Inner>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    if let Some(r) = play(record(&inner, "/items", &q)).await {
+        return r;
     }
     let mut list = inner.items.lock().expect("items").clone();
     list.sort_by_key(|i| {
@@ -134,6 +155,18 @@ async fn items(State(inner): State<Arc<Inner>>, Query(q): Query<HashMap<String, 
     let has_more = list.len() > inner.page_size;
     list.truncate(inner.page_size);
     Json(json!({ "data": list, "has_more": has_more })).into_response()
+}
+
+/// An object's current state, or 404.
+async fn object(State(inner): State<Arc<Inner>>, axum::extract::Path(id): axum::extract::Path<String>) -> Response {
+    let path = format!("/objects/{id}");
+    if let Some(r) = play(record(&inner, &path, &HashMap::new())).await {
+        return r;
+    }
+    match inner.objects.lock().expect("objects").get(&id) {
+        Some(state) => Json(state.clone()).into_response(),
+        None => (StatusCode::NOT_FOUND, "no such object").into_response(),
+    }
 }
 
 /// Pages that never end: page N holds `page_size` new items.

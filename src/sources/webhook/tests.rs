@@ -19,6 +19,7 @@ fn source(spec: SchemeSpec) -> WebhookSource {
         id_header: None,
         type_header: None,
         public_url: None,
+        hydrate: None,
     }
 }
 

@@ -1,0 +1,141 @@
+//! The command destination: run argv (no shell) in the config file's folder with the
+//! envelope on stdin and `INLET_EVENT_ID`, `INLET_SOURCE`, `INLET_TYPE` in the environment.
+//! Exit 0 is delivered; any other exit is a failed attempt. The program runs in its own
+//! process group, and on `timeout` the whole group is killed.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+
+use super::{AttemptResult, Delivery, Destination, envelope_bytes};
+use crate::config::CommandDestination as Settings;
+use crate::domain::Outcome;
+
+const EXCERPT: usize = 1024;
+
+pub struct CommandDestination {
+    settings: Settings,
+    timeout: Duration,
+}
+
+impl CommandDestination {
+    pub fn new(settings: Settings, timeout: Duration) -> Self {
+        CommandDestination { settings, timeout }
+    }
+}
+
+fn failed(error: String, excerpt: Option<String>) -> AttemptResult {
+    AttemptResult {
+        outcome: Outcome::Failed {
+            status: None,
+            error,
+            retry_after: None,
+        },
+        response_excerpt: excerpt,
+    }
+}
+
+/// Reads all of `pipe` (so the program never blocks on a full pipe), keeping the start.
+async fn first_kib(pipe: Option<impl AsyncRead + Unpin>) -> Vec<u8> {
+    let mut kept = Vec::new();
+    let Some(mut pipe) = pipe else { return kept };
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = pipe.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        let room = EXCERPT.saturating_sub(kept.len());
+        kept.extend_from_slice(&buf[..n.min(room)]);
+    }
+    kept
+}
+
+#[async_trait]
+impl Destination for CommandDestination {
+    async fn deliver(&self, delivery: &Delivery<'_>, _now: i64) -> AttemptResult {
+        let event = delivery.event;
+        let argv = &self.settings.argv;
+        // A relative program path with a slash ("./handle.sh") is the config folder's.
+        let program = if argv[0].contains('/') {
+            self.settings.dir.join(&argv[0])
+        } else {
+            std::path::PathBuf::from(&argv[0])
+        };
+        let mut command = tokio::process::Command::new(program);
+        command
+            .args(&argv[1..])
+            .current_dir(&self.settings.dir)
+            .env("INLET_EVENT_ID", &event.id)
+            .env("INLET_SOURCE", &event.source)
+            .env("INLET_TYPE", event.event_type.as_deref().unwrap_or(""))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = match command.spawn() {
+            Ok(c) => c,
+            Err(e) => return failed(format!("cannot start {:?}: {e}", argv[0]), None),
+        };
+        let pid = child.id();
+        let envelope = envelope_bytes(event, delivery.state);
+        let stdin = child.stdin.take();
+        let feed = async move {
+            if let Some(mut stdin) = stdin {
+                // A program that does not read its stdin is not an error.
+                let _ = stdin.write_all(&envelope).await;
+            }
+        };
+        let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+        let run = async {
+            let (out, err, ()) = tokio::join!(first_kib(stdout), first_kib(stderr), feed);
+            (child.wait().await, out, err)
+        };
+        let (status, out, err) = match tokio::time::timeout(self.timeout, run).await {
+            Ok(done) => done,
+            Err(_) => {
+                if let Some(pid) = pid {
+                    kill_group(pid).await;
+                }
+                return failed(
+                    format!("timeout after {}s: process group killed", self.timeout.as_secs_f64()),
+                    None,
+                );
+            }
+        };
+        let mut excerpt = out;
+        excerpt.extend_from_slice(&err);
+        excerpt.truncate(EXCERPT);
+        let excerpt = Some(String::from_utf8_lossy(&excerpt).into_owned());
+        match status {
+            Ok(s) if s.success() => AttemptResult {
+                outcome: Outcome::Delivered { status: None },
+                response_excerpt: excerpt,
+            },
+            Ok(s) => failed(
+                match s.code() {
+                    Some(code) => format!("exit status {code}"),
+                    None => "killed by a signal".to_string(),
+                },
+                excerpt,
+            ),
+            Err(e) => failed(format!("cannot wait for the program: {e}"), excerpt),
+        }
+    }
+}
+
+/// SIGKILL to the whole process group (the program and anything it started).
+async fn kill_group(pgid: u32) {
+    let killed = tokio::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .await;
+    if !killed.is_ok_and(|s| s.success()) {
+        tracing::warn!(pgid, "could not kill the command's process group");
+    }
+}
