@@ -9,6 +9,7 @@
 //! - `poll`: poll sources against `provider`, a fake API the tests edit while inlet polls.
 //! - `sources_api`: the sources admin route, reset-cursor, and `inlet sources`.
 //! - `hydrate`: current state fetched from a fake provider API before delivery.
+//! - `routing`: payload filters and per-key ordering with stale versions.
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
 
 mod cli;
@@ -20,5 +21,6 @@ mod limits;
 mod poll;
 mod provider;
 mod receiver;
+mod routing;
 mod sources_api;
 mod support;
