@@ -140,20 +140,21 @@ async fn two_hundred_events_for_ten_keys_posted_shuffled_arrive_in_per_key_order
     while posts.join_next().await.is_some() {}
     wait_until(|| seen.lock().expect("seen").order.len() >= 200).await;
 
-    let s = seen.lock().expect("seen");
-    assert_eq!(s.order.len(), 200);
-    assert!(!s.two_in_flight_for_one_key, "never two in flight for one key");
-    assert!(
-        s.max_total_in_flight > 1,
-        "keys run in parallel: {}",
-        s.max_total_in_flight
-    );
-    for k in 0..10 {
-        let key = format!("k{k}");
-        let seqs: Vec<i64> = s.order.iter().filter(|(kk, _)| *kk == key).map(|(_, q)| *q).collect();
-        assert_eq!(seqs, (0..20).collect::<Vec<_>>(), "key {key} in occurred order");
+    {
+        let s = seen.lock().expect("seen");
+        assert_eq!(s.order.len(), 200);
+        assert!(!s.two_in_flight_for_one_key, "never two in flight for one key");
+        assert!(
+            s.max_total_in_flight > 1,
+            "keys run in parallel: {}",
+            s.max_total_in_flight
+        );
+        for k in 0..10 {
+            let key = format!("k{k}");
+            let seqs: Vec<i64> = s.order.iter().filter(|(kk, _)| *kk == key).map(|(_, q)| *q).collect();
+            assert_eq!(seqs, (0..20).collect::<Vec<_>>(), "key {key} in occurred order");
+        }
     }
-    drop(s);
 
     // An older version arriving late is skipped as stale; a newer one is delivered.
     let stale = post(&app, &order_body("k3", 5)).await;
@@ -164,10 +165,11 @@ async fn two_hundred_events_for_ten_keys_posted_shuffled_arrive_in_per_key_order
     post(&app, new.as_bytes()).await;
     wait_until(|| seen.lock().expect("seen").order.len() >= 201).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let s = seen.lock().expect("seen");
-    assert_eq!(s.order.len(), 201);
-    assert_eq!(s.order.last(), Some(&("k3".to_string(), 30)));
-    drop(s);
+    {
+        let s = seen.lock().expect("seen");
+        assert_eq!(s.order.len(), 201);
+        assert_eq!(s.order.last(), Some(&("k3".to_string(), 30)));
+    }
     assert_eq!(delivery_state(&app, &old_id).await, "skipped_stale");
     let app = Arc::try_unwrap(app).unwrap_or_else(|_| panic!("the posting tasks are done"));
     app.stop().await;
