@@ -10,11 +10,13 @@
 //! - `sources_api`: the sources admin route, reset-cursor, and `inlet sources`.
 //! - `hydrate`: current state fetched from a fake provider API before delivery.
 //! - `routing`: payload filters and per-key ordering with stale versions.
+//! - `destinations`: slack against a stand-in server, command with real scripts.
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
 
 mod cli;
 mod crash;
 mod delivery;
+mod destinations;
 mod hydrate;
 mod ingest;
 mod limits;
