@@ -74,7 +74,8 @@ pub enum SourcesAction {
 /// The scheme settings shared by `verify`, `sign` and `send`.
 #[derive(Args, Clone)]
 pub struct SchemeArgs {
-    /// stripe, standard, github, shopify, slack, twilio, paddle, square, hmac or none.
+    /// stripe, standard, github, shopify, slack, twilio, paddle, square, sendgrid, mailgun,
+    /// discord, zoom, linear, intercom, hmac or none.
     #[arg(long)]
     pub scheme: Option<String>,
     /// A secret; repeat for rotation (verify: any may match).

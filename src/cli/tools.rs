@@ -148,14 +148,17 @@ pub fn verify(config: &Path, args: VerifyArgs) -> ExitCode {
     }
 }
 
-/// Signs `body` as the scheme's provider would; `Err` is a usage error.
-fn signed_headers(
+type Headers = Vec<(String, String)>;
+
+/// Signs `body` as the scheme's provider would: the headers, and the body to send (changed
+/// only by schemes that sign inside it, mailgun); `Err` is a usage error.
+fn signed_request(
     args: &SchemeArgs,
     id: Option<&str>,
     at: Option<i64>,
     url: Option<&str>,
-    body: &[u8],
-) -> Result<Vec<(String, String)>, String> {
+    body: Vec<u8>,
+) -> Result<(Headers, Vec<u8>), String> {
     let spec = spec_from(args)?;
     let secret = match (&spec, args.secrets.as_slice()) {
         (SchemeSpec::None, _) => Secret::new(""),
@@ -165,32 +168,40 @@ fn signed_headers(
     };
     let default_id = format!("msg_{}", uuid::Uuid::now_v7().simple());
     let input = SignInput {
-        body,
+        body: &body,
         at: at.unwrap_or_else(|| chrono::Utc::now().timestamp()),
         id: id.unwrap_or(&default_id),
         url,
     };
-    signature::sign(&spec, &secret, &input).map_err(|e| e.to_string())
+    let headers = signature::sign(&spec, &secret, &input).map_err(|e| e.to_string())?;
+    let signed_body = signature::sign_body(&spec, &secret, &input);
+    Ok((headers, signed_body.unwrap_or(body)))
 }
 
 pub fn sign(args: SignArgs) -> ExitCode {
-    let result = read_body(&args.body).and_then(|body| {
-        signed_headers(
+    let original = read_body(&args.body);
+    let result = original.clone().and_then(|body| {
+        signed_request(
             &args.scheme,
             args.id.as_deref(),
             args.at,
             args.scheme.url.as_deref(),
-            &body,
+            body,
         )
     });
-    match result {
-        Ok(headers) => {
+    match (result, original) {
+        (Ok((headers, body)), Ok(original)) => {
             for (name, value) in headers {
                 println!("{name}: {value}");
             }
+            if body != original {
+                // The scheme signs inside the body: print the body to send.
+                println!();
+                println!("{}", String::from_utf8_lossy(&body));
+            }
             ExitCode::SUCCESS
         }
-        Err(e) => usage(e),
+        (Err(e), _) | (_, Err(e)) => usage(e),
     }
 }
 
@@ -198,10 +209,10 @@ pub fn send(args: SendArgs) -> ExitCode {
     let prepared = (|| {
         let body = read_body(&args.body)?;
         let url = args.scheme.url.clone().unwrap_or_else(|| args.target.clone());
-        let mut headers = signed_headers(&args.scheme, args.id.as_deref(), None, Some(&url), &body)?;
+        let (mut headers, body) = signed_request(&args.scheme, args.id.as_deref(), None, Some(&url), body)?;
         let extra = parse_headers(&args.headers)?;
         if !extra.contains_key(::http::header::CONTENT_TYPE) {
-            let form = args.scheme.scheme.as_deref() == Some("twilio")
+            let form = matches!(args.scheme.scheme.as_deref(), Some("twilio" | "mailgun"))
                 && serde_json::from_slice::<serde_json::Value>(&body).is_err();
             let kind = if form {
                 "application/x-www-form-urlencoded"

@@ -32,4 +32,6 @@ pub enum KeyError {
     UrlRequired(&'static str),
     #[error("signing with a public key (whpk_) is not possible; use the whsk_ secret key")]
     PublicKeyCannotSign,
+    #[error("{scheme} key: {why}")]
+    Key { scheme: &'static str, why: String },
 }

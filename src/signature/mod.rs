@@ -6,17 +6,23 @@
 //! bytes and headers it is given and the clock value passed in, and does no I/O. Extracting
 //! ids and types from a verified request belongs to `sources::webhook`, not here.
 
+mod discord;
 mod github;
 mod hmac_generic;
+mod intercom;
 mod keys;
+mod linear;
 mod mac;
+mod mailgun;
 mod paddle;
+mod sendgrid;
 mod shopify;
 mod slack;
 mod square;
 mod standard;
 mod stripe;
 mod twilio;
+pub mod zoom;
 
 use std::time::Duration;
 
@@ -37,12 +43,18 @@ pub enum Scheme {
     Twilio,
     Paddle,
     Square,
+    Sendgrid,
+    Mailgun,
+    Discord,
+    Zoom,
+    Linear,
+    Intercom,
     Hmac,
     None,
 }
 
 impl Scheme {
-    pub const ALL: [Scheme; 10] = [
+    pub const ALL: [Scheme; 16] = [
         Scheme::Stripe,
         Scheme::Standard,
         Scheme::Github,
@@ -51,6 +63,12 @@ impl Scheme {
         Scheme::Twilio,
         Scheme::Paddle,
         Scheme::Square,
+        Scheme::Sendgrid,
+        Scheme::Mailgun,
+        Scheme::Discord,
+        Scheme::Zoom,
+        Scheme::Linear,
+        Scheme::Intercom,
         Scheme::Hmac,
         Scheme::None,
     ];
@@ -65,6 +83,12 @@ impl Scheme {
             Scheme::Twilio => "twilio",
             Scheme::Paddle => "paddle",
             Scheme::Square => "square",
+            Scheme::Sendgrid => "sendgrid",
+            Scheme::Mailgun => "mailgun",
+            Scheme::Discord => "discord",
+            Scheme::Zoom => "zoom",
+            Scheme::Linear => "linear",
+            Scheme::Intercom => "intercom",
             Scheme::Hmac => "hmac",
             Scheme::None => "none",
         }
@@ -77,7 +101,14 @@ impl Scheme {
     /// The default replay window of schemes that sign a timestamp; `None` for the others.
     pub fn default_tolerance(self) -> Option<Duration> {
         match self {
-            Scheme::Stripe | Scheme::Standard | Scheme::Slack => Some(Duration::from_secs(300)),
+            Scheme::Stripe
+            | Scheme::Standard
+            | Scheme::Slack
+            | Scheme::Sendgrid
+            | Scheme::Mailgun
+            | Scheme::Discord
+            | Scheme::Zoom => Some(Duration::from_secs(300)),
+            Scheme::Linear => Some(Duration::from_secs(60)),
             Scheme::Paddle => Some(Duration::from_secs(5)),
             _ => None,
         }
@@ -94,6 +125,12 @@ impl Scheme {
             Scheme::Twilio => SchemeSpec::Twilio,
             Scheme::Paddle => SchemeSpec::Paddle,
             Scheme::Square => SchemeSpec::Square,
+            Scheme::Sendgrid => SchemeSpec::Sendgrid,
+            Scheme::Mailgun => SchemeSpec::Mailgun,
+            Scheme::Discord => SchemeSpec::Discord,
+            Scheme::Zoom => SchemeSpec::Zoom,
+            Scheme::Linear => SchemeSpec::Linear,
+            Scheme::Intercom => SchemeSpec::Intercom,
             Scheme::Hmac => SchemeSpec::Hmac(hmac()?),
             Scheme::None => SchemeSpec::None,
         })
@@ -116,7 +153,13 @@ impl Scheme {
             Scheme::Twilio => &["x-twilio-signature"],
             Scheme::Paddle => &["paddle-signature"],
             Scheme::Square => &["x-square-hmacsha256-signature", "x-square-signature"],
-            Scheme::Hmac | Scheme::None => &[],
+            Scheme::Sendgrid => &["x-twilio-email-event-webhook-signature"],
+            Scheme::Discord => &["x-signature-ed25519"],
+            Scheme::Zoom => &["x-zm-signature"],
+            Scheme::Linear => &["linear-signature"],
+            Scheme::Intercom => &["x-hub-signature"],
+            // Mailgun's signature is in the body; it signs a timestamp and a token, not a secret.
+            Scheme::Mailgun | Scheme::Hmac | Scheme::None => &[],
         }
     }
 }
@@ -132,6 +175,12 @@ pub enum SchemeSpec {
     Twilio,
     Paddle,
     Square,
+    Sendgrid,
+    Mailgun,
+    Discord,
+    Zoom,
+    Linear,
+    Intercom,
     Hmac(HmacSpec),
     None,
 }
@@ -147,6 +196,12 @@ impl SchemeSpec {
             SchemeSpec::Twilio => Scheme::Twilio,
             SchemeSpec::Paddle => Scheme::Paddle,
             SchemeSpec::Square => Scheme::Square,
+            SchemeSpec::Sendgrid => Scheme::Sendgrid,
+            SchemeSpec::Mailgun => Scheme::Mailgun,
+            SchemeSpec::Discord => Scheme::Discord,
+            SchemeSpec::Zoom => Scheme::Zoom,
+            SchemeSpec::Linear => Scheme::Linear,
+            SchemeSpec::Intercom => Scheme::Intercom,
             SchemeSpec::Hmac(_) => Scheme::Hmac,
             SchemeSpec::None => Scheme::None,
         }
@@ -306,6 +361,12 @@ pub fn verifier(
         SchemeSpec::Twilio => Box::new(twilio::TwilioVerifier { keys: raw() }),
         SchemeSpec::Paddle => Box::new(paddle::PaddleVerifier { keys: raw(), window }),
         SchemeSpec::Square => Box::new(square::SquareVerifier { keys: raw() }),
+        SchemeSpec::Sendgrid => Box::new(sendgrid::SendgridVerifier::new(secrets, window)?),
+        SchemeSpec::Mailgun => Box::new(mailgun::MailgunVerifier { keys: raw(), window }),
+        SchemeSpec::Discord => Box::new(discord::DiscordVerifier::new(secrets, window)?),
+        SchemeSpec::Zoom => Box::new(zoom::ZoomVerifier { keys: raw(), window }),
+        SchemeSpec::Linear => Box::new(linear::LinearVerifier { keys: raw(), window }),
+        SchemeSpec::Intercom => Box::new(intercom::IntercomVerifier { keys: raw() }),
         SchemeSpec::Hmac(h) => Box::new(hmac_generic::HmacVerifier {
             spec: h.clone(),
             keys: raw(),
@@ -327,9 +388,30 @@ pub fn sign(spec: &SchemeSpec, secret: &Secret, input: &SignInput<'_>) -> Result
         SchemeSpec::Twilio => twilio::sign(key, needs_url()?, input.body),
         SchemeSpec::Paddle => paddle::sign(key, input),
         SchemeSpec::Square => square::sign(key, needs_url()?, input.body),
+        SchemeSpec::Sendgrid => sendgrid::sign(secret, input)?,
+        // The signature goes into the body: see `sign_body`.
+        SchemeSpec::Mailgun => Vec::new(),
+        SchemeSpec::Discord => discord::sign(secret, input)?,
+        SchemeSpec::Zoom => zoom::sign(key, input),
+        SchemeSpec::Linear => linear::sign(key, input),
+        SchemeSpec::Intercom => intercom::sign(key, input),
         SchemeSpec::Hmac(h) => hmac_generic::sign(h, key, input),
         SchemeSpec::None => Vec::new(),
     })
+}
+
+/// For schemes that sign inside the body (mailgun): the body as the provider would send
+/// it, signed. `None` for every other scheme: the body goes as it is.
+pub fn sign_body(spec: &SchemeSpec, secret: &Secret, input: &SignInput<'_>) -> Option<Vec<u8>> {
+    match spec {
+        SchemeSpec::Mailgun => Some(mailgun::sign_body(secret.expose().as_bytes(), input)),
+        _ => None,
+    }
+}
+
+/// The Discord public key (hex) that verifies what `sign` makes with a private seed (hex).
+pub fn discord_public_key(seed_hex: &str) -> Result<String, KeyError> {
+    discord::public_key_hex(seed_hex)
 }
 
 /// Checks that `secret` can sign deliveries with Standard Webhooks: a `whsec_` HMAC key or

@@ -1,6 +1,7 @@
 //! Webhook intake: verify a request with its source's scheme, then read the dedupe key,
 //! type and occurred time the scheme (or the source's pointer overrides) say where to find.
-//! Answers handshakes (Slack's `url_verification`) only after the signature checks out.
+//! Answers handshakes (Slack's `url_verification`, Discord's PING, Zoom's URL validation)
+//! only after the signature checks out.
 
 use ::http::HeaderMap;
 use serde_json::Value;
@@ -71,17 +72,34 @@ impl WebhookIntake {
             .or_else(|| server_public_url.map(|base| format!("{base}{path_and_query}")))
     }
 
+    /// The answer to a provider's handshake, for a request already verified: Slack's
+    /// `url_verification`, Discord's PING, Zoom's `endpoint.url_validation`.
+    fn handshake(&self, json: Option<&Value>, request: &Request<'_>) -> Option<Value> {
+        let j = json?;
+        match self.source.spec.scheme() {
+            Scheme::Slack if j.get("type").and_then(Value::as_str) == Some("url_verification") => {
+                let challenge = j.get("challenge").cloned().unwrap_or(Value::Null);
+                Some(serde_json::json!({ "challenge": challenge }))
+            }
+            Scheme::Discord if j.get("type").and_then(Value::as_i64) == Some(1) => {
+                Some(serde_json::json!({ "type": 1 }))
+            }
+            Scheme::Zoom if j.get("event").and_then(Value::as_str) == Some("endpoint.url_validation") => {
+                let plain = j.pointer("/payload/plainToken").and_then(Value::as_str)?;
+                let encrypted = signature::zoom::encrypted_token(&self.source.secrets, request, plain)?;
+                Some(serde_json::json!({ "plainToken": plain, "encryptedToken": encrypted }))
+            }
+            _ => None,
+        }
+    }
+
     /// Verifies `body` and `headers` at `now` (unix seconds) and reads the event's parts.
     pub fn accept(&self, headers: &HeaderMap, body: &[u8], url: Option<&str>, now: i64) -> Result<Accepted, Refusal> {
         self.verifier.verify(&Request { headers, body, url }, now)?;
         let json: Option<Value> = serde_json::from_slice(body).ok();
         let scheme = self.source.spec.scheme();
-        if scheme == Scheme::Slack
-            && let Some(j) = &json
-            && j.get("type").and_then(Value::as_str) == Some("url_verification")
-        {
-            let challenge = j.get("challenge").cloned().unwrap_or(Value::Null);
-            return Ok(Accepted::Handshake(serde_json::json!({ "challenge": challenge })));
+        if let Some(answer) = self.handshake(json.as_ref(), &Request { headers, body, url }) {
+            return Ok(Accepted::Handshake(answer));
         }
         let h = |names: &[&str]| Request { headers, body, url }.header(names).map(str::to_string);
         let body_field = |p: &str| json.as_ref().and_then(|j| j.pointer(p)).and_then(scalar_text);
@@ -102,7 +120,11 @@ impl WebhookIntake {
                     .or_else(|| h(&["x-shopify-webhook-id", "shopify-webhook-id"])),
                 Scheme::Slack => body_field("/event_id"),
                 Scheme::Twilio => h(&["i-twilio-idempotency-token"]),
-                Scheme::Hmac | Scheme::None => None,
+                Scheme::Mailgun => body_field("/event-data/id"),
+                Scheme::Discord | Scheme::Intercom => body_field("/id"),
+                Scheme::Linear => h(&["linear-delivery"]),
+                // SendGrid posts an array of events; Zoom sends no event id: the body hash.
+                Scheme::Sendgrid | Scheme::Zoom | Scheme::Hmac | Scheme::None => None,
             },
         };
         let id = id.unwrap_or_else(|| format!("sha256:{}", crate::signature::body_sha256_hex(body)));
@@ -124,7 +146,15 @@ impl WebhookIntake {
                 Scheme::Shopify => h(&["x-shopify-topic", "shopify-topic"]),
                 Scheme::Slack => body_field("/event/type").or_else(|| body_field("/type")),
                 Scheme::Twilio => form_status(body),
-                Scheme::Hmac | Scheme::None => None,
+                Scheme::Mailgun => body_field("/event-data/event"),
+                Scheme::Discord => body_field("/type"),
+                Scheme::Zoom => body_field("/event"),
+                Scheme::Linear => body_field("/type").map(|t| match body_field("/action") {
+                    Some(action) => format!("{t}.{action}"),
+                    None => t,
+                }),
+                Scheme::Intercom => body_field("/topic"),
+                Scheme::Sendgrid | Scheme::Hmac | Scheme::None => None,
             },
         };
 
@@ -136,6 +166,9 @@ impl WebhookIntake {
                     Scheme::Paddle => Some("/occurred_at"),
                     Scheme::Square => Some("/created_at"),
                     Scheme::Slack => Some("/event_time"),
+                    Scheme::Mailgun => Some("/event-data/timestamp"),
+                    Scheme::Linear => Some("/createdAt"),
+                    Scheme::Intercom => Some("/created_at"),
                     _ => None,
                 };
                 ptr.and_then(|p| json.as_ref()?.pointer(p))

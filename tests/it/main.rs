@@ -11,6 +11,7 @@
 //! - `hydrate`: current state fetched from a fake provider API before delivery.
 //! - `routing`: payload filters and per-key ordering with stale versions.
 //! - `destinations`: slack against a stand-in server, command with real scripts.
+//! - `presets`: mailgun, discord, zoom, linear, intercom over HTTP; handshakes only when signed.
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
 
 mod cli;
@@ -21,6 +22,7 @@ mod hydrate;
 mod ingest;
 mod limits;
 mod poll;
+mod presets;
 mod provider;
 mod receiver;
 mod routing;

@@ -1,6 +1,9 @@
-//! The schemes' tests: the providers' published vectors (`vectors`), and round trips,
-//! negatives and property tests over every scheme (`properties`).
+//! The schemes' tests: the providers' published vectors (`vectors`), round trips,
+//! negatives and property tests over every scheme (`properties`), and the presets whose
+//! keys or signatures do not fit the generic cases (`presets`: sendgrid, mailgun, discord,
+//! linear).
 
+mod presets;
 mod properties;
 mod vectors;
 

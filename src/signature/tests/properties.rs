@@ -16,6 +16,8 @@ fn signed_cases() -> Vec<(SchemeSpec, &'static str)> {
         (SchemeSpec::Twilio, "twilio-token"),
         (SchemeSpec::Paddle, "pdl_ntfset_secret"),
         (SchemeSpec::Square, "square-key"),
+        (SchemeSpec::Zoom, "zoom-secret-token"),
+        (SchemeSpec::Intercom, "intercom-client-secret"),
         (hmac_spec(), "acme-secret"),
     ]
 }
@@ -90,6 +92,7 @@ fn timestamped_schemes_reject_stale_and_future_requests_after_checking_the_signa
         SchemeSpec::Standard,
         SchemeSpec::Slack,
         SchemeSpec::Paddle,
+        SchemeSpec::Zoom,
     ] {
         let secret = signed_cases()
             .into_iter()
