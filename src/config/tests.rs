@@ -248,3 +248,42 @@ fn a_poll_source_with_lookback_accepts_numeric_and_rfc3339_initial_cursors() {
         "\"\" means no version"
     );
 }
+
+#[test]
+fn slack_command_and_hydrate_settings_that_cannot_work_are_errors_at_their_key() {
+    let dest = |body: &str| err(&format!("[destinations.d]\n{body}\n"));
+    assert!(dest("kind = \"slack\"").starts_with("destinations.d.url: a slack destination needs"));
+    assert!(
+        dest("kind = \"slack\"\nurl = \"https://hooks.slack.com/x\"\ntext = \"{nope}\"")
+            .starts_with("destinations.d.text:")
+    );
+    assert!(
+        dest("kind = \"slack\"\nurl = \"https://hooks.slack.com/x\"\nsecret = \"whsec_x\"")
+            .starts_with("destinations.d.secret: has no effect on a \"slack\" destination")
+    );
+    assert!(dest("kind = \"command\"\ncommand = []").starts_with("destinations.d.command: needs the program"));
+    assert!(
+        dest("kind = \"command\"\ncommand = [\"x\"]\nurl = \"http://a\"")
+            .starts_with("destinations.d.url: has no effect on a \"command\" destination")
+    );
+    let hydrate = |url: &str| err(&format!("{STRIPE}\n[sources.stripe.hydrate]\nurl = \"{url}\"\n"));
+    assert!(
+        hydrate("https://{/host}/x").starts_with("sources.stripe.hydrate.url: placeholders go in the path and query")
+    );
+    assert!(hydrate("ftp://example.com/{/id}").starts_with("sources.stripe.hydrate.url:"));
+    assert!(hydrate("https://api.example.com/{/id").starts_with("sources.stripe.hydrate.url:"));
+}
+
+#[test]
+fn a_command_destination_defaults_to_a_30s_timeout_and_runs_in_the_config_folder() {
+    let s = parse("[destinations.d]\nkind = \"command\"\ncommand = [\"./handle.sh\", \"--flag\"]\n").expect("valid");
+    let d = &s.destinations["d"];
+    assert_eq!(d.timeout, Duration::from_secs(30));
+    match &d.kind {
+        DestinationKind::Command(c) => {
+            assert_eq!(c.argv, vec!["./handle.sh", "--flag"]);
+            assert_eq!(c.dir, Path::new("/etc/inlet"));
+        }
+        other => panic!("a command destination, not {other:?}"),
+    }
+}
