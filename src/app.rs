@@ -101,6 +101,7 @@ impl App {
             store,
             intakes: Arc::new(intakes),
             wakeup,
+            workers: Arc::new(workers.clone()),
         };
         Ok(App {
             state,

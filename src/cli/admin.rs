@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use super::{AdminArgs, SourcesAction, SourcesArgs};
+use super::{AdminArgs, ListArgs, SourcesAction, SourcesArgs};
 use crate::config::Settings;
 
 /// A client of one gateway's admin API.
@@ -177,15 +177,7 @@ pub fn sources_table(items: &[Value]) -> String {
         }
         rows.push(row);
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in &rows {
-        let line: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
+    let mut out = aligned(&rows);
     for s in items.iter().filter(|s| !s["last_error"].is_null()) {
         out.push_str(&format!(
             "{}: last error: {}\n",
@@ -194,6 +186,72 @@ pub fn sources_table(items: &[Value]) -> String {
         ));
     }
     out
+}
+
+/// Rows as columns padded to their widest cell, two spaces apart.
+fn aligned(rows: &[Vec<String>]) -> String {
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let line: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+pub fn destinations(config: &Path, args: ListArgs) -> ExitCode {
+    let client = match AdminClient::new(config, &args.admin) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    block_on(async move {
+        let answer = client.get("/api/v1/destinations").await?;
+        let items = answer["items"].as_array().cloned().unwrap_or_default();
+        if args.json {
+            println!("{}", Value::Array(items));
+            return Ok(());
+        }
+        let mut rows = vec![
+            [
+                "NAME",
+                "KIND",
+                "CIRCUIT",
+                "PENDING",
+                "OLDEST",
+                "DELIVERED",
+                "DEAD",
+                "STALE",
+            ]
+            .iter()
+            .map(|h| h.to_string())
+            .collect::<Vec<_>>(),
+        ];
+        for d in &items {
+            let n = |k: &str| text_of(&d["deliveries"][k]);
+            let oldest = d["oldest_pending_seconds"]
+                .as_f64()
+                .map_or("-".to_string(), |s| format!("{s:.0}s"));
+            rows.push(vec![
+                text_of(&d["name"]),
+                text_of(&d["kind"]),
+                text_of(&d["circuit"]),
+                n("pending"),
+                oldest,
+                n("delivered"),
+                n("dead"),
+                n("skipped_stale"),
+            ]);
+        }
+        print!("{}", aligned(&rows));
+        Ok(())
+    })
 }
 
 fn text_of(v: &Value) -> String {

@@ -1,5 +1,5 @@
 //! The command line: `serve`, `check`, `init`, the offline signature tools `verify`,
-//! `sign` and `send`, and the admin-client commands (`sources`). Parsing lives here; each command's work is in its own file and calls
+//! `sign` and `send`, and the admin-client commands (`sources`, `destinations`). Parsing lives here; each command's work is in its own file and calls
 //! into the library like any other user of it.
 
 mod admin;
@@ -41,6 +41,18 @@ pub enum Command {
     Send(SendArgs),
     /// Status of every source: poll cursors, efficiency and recovered events (admin API).
     Sources(SourcesArgs),
+    /// Status of every destination: deliveries by state, oldest pending, circuit (admin API).
+    Destinations(ListArgs),
+}
+
+/// A listing command's options.
+#[derive(Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where the admin API is and how to authenticate (defaults: the config's `admin`).
@@ -164,5 +176,6 @@ pub fn main() -> ExitCode {
         Command::Sign(args) => tools::sign(args),
         Command::Send(args) => tools::send(args),
         Command::Sources(args) => admin::sources(&cli.config, args),
+        Command::Destinations(args) => admin::destinations(&cli.config, args),
     }
 }

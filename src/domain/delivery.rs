@@ -101,3 +101,15 @@ pub enum Hydrated {
     /// The object is gone (404): delivered with `state: null` and this status.
     Gone { status: u16 },
 }
+
+/// A destination's deliveries by state, and how long the oldest pending one has waited.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DestinationStats {
+    pub destination: String,
+    pub pending: u64,
+    pub delivered: u64,
+    pub dead: u64,
+    pub skipped_stale: u64,
+    /// When the oldest pending delivery's event was received (unix ms).
+    pub oldest_pending_at: Option<i64>,
+}

@@ -10,7 +10,8 @@ mod retry;
 pub mod template;
 
 pub use delivery::{
-    AttemptRecord, Claim, Completion, DeliveryKey, DeliveryState, DeliveryView, Hydrated, OrderSlot, PendingDelivery,
+    AttemptRecord, Claim, Completion, DeliveryKey, DeliveryState, DeliveryView, DestinationStats, Hydrated, OrderSlot,
+    PendingDelivery,
 };
 pub use event::{EventRecord, Ingested, NewEvent, RejectedRequest, StoredEvent, Via, new_event_id};
 pub use poll::{CursorCommit, PollCounts, PollState, PollWrite, PollWritten, RunEnd};

@@ -26,6 +26,8 @@ pub struct AppState {
     pub intakes: Arc<HashMap<String, WebhookIntake>>,
     /// Woken after each new event is committed, so delivery starts at once.
     pub wakeup: Arc<Notify>,
+    /// The delivery workers, for their circuit states.
+    pub workers: Arc<Vec<Arc<crate::workers::DeliveryWorker>>>,
 }
 
 /// `POST /webhooks/{source}`, `GET /healthz`, `GET /readyz`; nothing else.

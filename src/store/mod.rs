@@ -9,7 +9,8 @@ pub mod sqlite;
 use async_trait::async_trait;
 
 use crate::domain::{
-    Claim, Completion, DeliveryKey, Ingested, NewEvent, PollState, PollWrite, PollWritten, RejectedRequest, StoredEvent,
+    Claim, Completion, DeliveryKey, DestinationStats, Ingested, NewEvent, PollState, PollWrite, PollWritten,
+    RejectedRequest, StoredEvent,
 };
 
 /// Why the store could not do what was asked.
@@ -76,6 +77,9 @@ pub trait Store: Send + Sync {
 
     /// The most recent rejected requests, newest first.
     async fn rejected(&self, limit: usize) -> Result<Vec<RejectedRequest>, StoreError>;
+
+    /// Per destination: deliveries by state and the oldest pending one's received time.
+    async fn destination_stats(&self) -> Result<Vec<DestinationStats>, StoreError>;
 
     /// A poll source's cursor, pause and counters (the default for one never polled).
     async fn poll_state(&self, source: &str) -> Result<PollState, StoreError>;

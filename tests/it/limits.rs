@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use inlet::domain::{
-    Claim, Completion, DeliveryKey, Ingested, NewEvent, PollState, PollWrite, PollWritten, RejectedRequest, StoredEvent,
+    Claim, Completion, DeliveryKey, DestinationStats, Ingested, NewEvent, PollState, PollWrite, PollWritten,
+    RejectedRequest, StoredEvent,
 };
 use inlet::signature::SchemeSpec;
 use inlet::store::sqlite::SqliteStore;
@@ -138,6 +139,9 @@ impl Store for FaultyStore {
     }
     async fn rejected(&self, limit: usize) -> Result<Vec<RejectedRequest>, StoreError> {
         self.inner.rejected(limit).await
+    }
+    async fn destination_stats(&self) -> Result<Vec<DestinationStats>, StoreError> {
+        self.inner.destination_stats().await
     }
     async fn poll_state(&self, source: &str) -> Result<PollState, StoreError> {
         self.inner.poll_state(source).await

@@ -171,6 +171,22 @@ async fn two_hundred_events_for_ten_keys_posted_shuffled_arrive_in_per_key_order
         assert_eq!(s.order.last(), Some(&("k3".to_string(), 30)));
     }
     assert_eq!(delivery_state(&app, &old_id).await, "skipped_stale");
+    // Counted where people look: the destinations view.
+    let view: serde_json::Value = app
+        .client
+        .get(format!("{}/api/v1/destinations", app.admin))
+        .send()
+        .await
+        .expect("answered")
+        .json()
+        .await
+        .expect("JSON");
+    let d = &view["items"][0];
+    assert_eq!(d["name"], "app");
+    assert_eq!(d["deliveries"]["skipped_stale"], 1, "{view}");
+    assert_eq!(d["deliveries"]["delivered"], 201, "{view}");
+    assert_eq!(d["deliveries"]["pending"], 0, "{view}");
+    assert_eq!(d["circuit"], "closed");
     let app = Arc::try_unwrap(app).unwrap_or_else(|_| panic!("the posting tasks are done"));
     app.stop().await;
 }

@@ -170,6 +170,19 @@ async fn inlet_sources_prints_a_table_or_json_and_says_why_when_it_cannot() {
     assert_eq!(code, Some(1));
     assert!(text.contains("refused the token"), "{text}");
 
+    let admin = app.admin.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_inlet"))
+            .args(["destinations", "--admin-url", &admin, "--token", TOKEN])
+            .output()
+            .expect("runs")
+    })
+    .await
+    .expect("joins");
+    assert_eq!(out.status.code(), Some(0));
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(table.starts_with("NAME") && table.contains("CIRCUIT"), "{table}");
+
     let (code, text) = tokio::task::spawn_blocking(move || run(&["--admin-url", "127.0.0.1:9"]))
         .await
         .expect("joins");

@@ -2,6 +2,7 @@
 //! routing, auth and the JSON error shape live here; each resource has its own file.
 
 mod auth;
+mod destinations;
 mod sources;
 
 use axum::Json;
@@ -13,11 +14,12 @@ use serde_json::json;
 
 use super::AppState;
 
-/// `/api/v1/sources` (+ `reset-cursor`), `/healthz`, `/readyz`.
+/// `/api/v1/sources` (+ `reset-cursor`), `/api/v1/destinations`, `/healthz`, `/readyz`.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/v1/sources", get(sources::list))
         .route("/api/v1/sources/{name}/reset-cursor", post(sources::reset_cursor))
+        .route("/api/v1/destinations", get(destinations::list))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
     Router::new()
         .merge(api)

@@ -19,7 +19,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{Store, StoreError, WriteStats};
 use crate::domain::{
-    Claim, Completion, DeliveryKey, Ingested, NewEvent, PollState, PollWrite, PollWritten, RejectedRequest, StoredEvent,
+    Claim, Completion, DeliveryKey, DestinationStats, Ingested, NewEvent, PollState, PollWrite, PollWritten,
+    RejectedRequest, StoredEvent,
 };
 use writer::{Counters, Op, Task};
 
@@ -221,6 +222,10 @@ impl Store for SqliteStore {
                 .collect()
         })
         .await
+    }
+
+    async fn destination_stats(&self) -> Result<Vec<DestinationStats>, StoreError> {
+        self.read(reads::destination_stats).await
     }
 
     async fn poll_state(&self, source: &str) -> Result<PollState, StoreError> {

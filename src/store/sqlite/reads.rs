@@ -1,9 +1,10 @@
-//! Read queries on a read-only connection: an event with its deliveries and attempts.
+//! Read queries on a read-only connection: an event with its deliveries and attempts, and
+//! the destinations' delivery counts.
 
 use rusqlite::{Connection, OptionalExtension};
 
 use super::queue::event_record;
-use crate::domain::{AttemptRecord, DeliveryView, StoredEvent};
+use crate::domain::{AttemptRecord, DeliveryView, DestinationStats, StoredEvent};
 
 pub fn event(c: &Connection, id: &str) -> rusqlite::Result<Option<StoredEvent>> {
     let seq: Option<i64> = c
@@ -48,4 +49,45 @@ pub fn event(c: &Connection, id: &str) -> rusqlite::Result<Option<StoredEvent>> 
             .collect::<rusqlite::Result<_>>()?;
     }
     Ok(Some(StoredEvent { event, deliveries }))
+}
+
+pub fn destination_stats(c: &Connection) -> rusqlite::Result<Vec<DestinationStats>> {
+    let mut out: Vec<DestinationStats> = Vec::new();
+    let mut rows =
+        c.prepare_cached("SELECT destination, state, COUNT(*) FROM deliveries GROUP BY destination, state")?;
+    let counted = rows.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+    })?;
+    for row in counted {
+        let (destination, state, n) = row?;
+        let i = match out.iter().position(|s| s.destination == destination) {
+            Some(i) => i,
+            None => {
+                out.push(DestinationStats {
+                    destination: destination.clone(),
+                    ..DestinationStats::default()
+                });
+                out.len() - 1
+            }
+        };
+        let n = n.max(0) as u64;
+        match state.as_str() {
+            "pending" => out[i].pending = n,
+            "delivered" => out[i].delivered = n,
+            "dead" => out[i].dead = n,
+            "skipped_stale" => out[i].skipped_stale = n,
+            _ => {}
+        }
+    }
+    let mut oldest = c.prepare_cached(
+        "SELECT d.destination, MIN(e.received_at) FROM deliveries d JOIN events e ON e.seq = d.event_seq
+         WHERE d.state = 'pending' GROUP BY d.destination",
+    )?;
+    for row in oldest.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)))? {
+        let (destination, at) = row?;
+        if let Some(s) = out.iter_mut().find(|s| s.destination == destination) {
+            s.oldest_pending_at = at;
+        }
+    }
+    Ok(out)
 }
