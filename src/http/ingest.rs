@@ -18,6 +18,7 @@ use crate::domain::{NewEvent, RejectedRequest, Via, new_event_id};
 use crate::sources::headers::redacted;
 use crate::sources::{Accepted, WebhookIntake};
 use crate::store::StoreError;
+use crate::telemetry::metrics;
 
 /// How long a handler waits for its commit before answering 503 (the sender retries, and
 /// dedupe absorbs the retry if the commit did land).
@@ -26,6 +27,13 @@ const COMMIT_WAIT: Duration = Duration::from_secs(10);
 pub async fn receive(State(state): State<AppState>, Path(source): Path<String>, request: Request) -> Response {
     let Some(intake) = state.intakes.get(&source) else {
         return error(StatusCode::NOT_FOUND, "unknown_source");
+    };
+    let started = std::time::Instant::now();
+    let count = |outcome: &str| {
+        metrics::inc(
+            "inlet_ingest_requests_total",
+            &[("source", &source), ("outcome", outcome)],
+        )
     };
     let (parts, body) = request.into_parts();
     let max = state.settings.server.max_body;
@@ -43,16 +51,24 @@ pub async fn receive(State(state): State<AppState>, Path(source): Path<String>, 
     let declared = content_length(&parts.headers);
     if declared.is_some_and(|n| n > max) {
         reject("body_too_large", declared.unwrap_or(0));
+        count("too_large");
         return error(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
     }
     let body = match read_body(body, max, state.settings.server.read_timeout).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
             reject("body_too_large", max + 1);
+            count("too_large");
             return error(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
         }
-        Err(BodyError::Timeout) => return error(StatusCode::REQUEST_TIMEOUT, "body_timeout"),
-        Err(BodyError::Broken) => return error(StatusCode::BAD_REQUEST, "body_unreadable"),
+        Err(BodyError::Timeout) => {
+            count("rejected");
+            return error(StatusCode::REQUEST_TIMEOUT, "body_timeout");
+        }
+        Err(BodyError::Broken) => {
+            count("rejected");
+            return error(StatusCode::BAD_REQUEST, "body_unreadable");
+        }
     };
 
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
@@ -63,6 +79,7 @@ pub async fn receive(State(state): State<AppState>, Path(source): Path<String>, 
         Ok(Accepted::Handshake(answer)) => return Json(answer).into_response(),
         Err(refusal) => {
             reject(refusal.code(), body.len() as u64);
+            count("rejected");
             let status = match refusal {
                 crate::sources::Refusal::Unverified(_) => StatusCode::UNAUTHORIZED,
                 crate::sources::Refusal::MalformedBody(_) => StatusCode::BAD_REQUEST,
@@ -91,10 +108,21 @@ pub async fn receive(State(state): State<AppState>, Path(source): Path<String>, 
         headers: draft.headers,
         body,
     };
-    commit(&state, intake, event).await
+    let (response, outcome) = commit(&state, intake, event).await;
+    count(outcome);
+    if outcome != "unavailable" {
+        metrics::observe(
+            "inlet_ingest_duration_seconds",
+            &[],
+            metrics::LATENCY_BUCKETS,
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    response
 }
 
-async fn commit(state: &AppState, intake: &WebhookIntake, event: NewEvent) -> Response {
+/// Commits the event; the answer and its metrics outcome.
+async fn commit(state: &AppState, intake: &WebhookIntake, event: NewEvent) -> (Response, &'static str) {
     let source = intake.source.name.as_str();
     match tokio::time::timeout(COMMIT_WAIT, state.store.ingest(event)).await {
         Ok(Ok(ingested)) => {
@@ -102,19 +130,21 @@ async fn commit(state: &AppState, intake: &WebhookIntake, event: NewEvent) -> Re
                 state.wakeup.notify_waiters();
             }
             tracing::debug!(source, id = %ingested.id, duplicate = ingested.duplicate, "webhook accepted");
-            Json(json!({ "received": true, "id": ingested.id, "duplicate": ingested.duplicate })).into_response()
+            let outcome = if ingested.duplicate { "duplicate" } else { "accepted" };
+            let answer = json!({ "received": true, "id": ingested.id, "duplicate": ingested.duplicate });
+            (Json(answer).into_response(), outcome)
         }
         Ok(Err(StoreError::Busy)) => {
             tracing::warn!(source, "write queue full: answering 503");
-            unavailable(1)
+            (unavailable(1), "unavailable")
         }
         Ok(Err(e)) => {
             tracing::error!(source, error = %e, "commit failed: answering 503");
-            unavailable(5)
+            (unavailable(5), "unavailable")
         }
         Err(_) => {
             tracing::error!(source, "commit took longer than {COMMIT_WAIT:?}: answering 503");
-            unavailable(5)
+            (unavailable(5), "unavailable")
         }
     }
 }

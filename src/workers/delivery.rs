@@ -20,6 +20,7 @@ use crate::destinations::{AttemptResult, Delivery, Destination};
 use crate::domain::{AttemptRecord, Claim, Completion, DeliveryKey, NextStep, Outcome, next_step};
 use crate::sources::hydrate::{HydrateError, Hydrator};
 use crate::store::Store;
+use crate::telemetry::metrics;
 
 /// The shortest sleep between looks for due work while something may be due.
 const TICK: Duration = Duration::from_millis(250);
@@ -208,6 +209,19 @@ impl DeliveryWorker {
             now,
             &mut rand::rng(),
         );
+        let outcome = match (&next, &result.outcome) {
+            (NextStep::Delivered, _) => "delivered",
+            (NextStep::Dead { .. }, _) => "dead",
+            (NextStep::RetryAt { .. }, Outcome::Throttled { .. }) => "paused",
+            (NextStep::RetryAt { .. }, _) => "retry",
+        };
+        metrics::inc("inlet_deliveries_total", &[("destination", name), ("outcome", outcome)]);
+        metrics::observe(
+            "inlet_delivery_duration_seconds",
+            &[("destination", name)],
+            metrics::LATENCY_BUCKETS,
+            latency_ms as f64 / 1000.0,
+        );
         match &next {
             NextStep::Dead { reason } => {
                 tracing::warn!(destination = name, event = %claim.event.id, reason = %reason, "delivery dead");
@@ -241,6 +255,10 @@ impl DeliveryWorker {
             self.lock_gate().circuit.probe_unused();
         }
         tracing::debug!(destination = %self.settings.name, event = %claim.event.id, "hydration paused by the provider");
+        metrics::inc(
+            "inlet_deliveries_total",
+            &[("destination", &self.settings.name), ("outcome", "paused")],
+        );
         Completion {
             key: claim.key,
             steps_used: claim.steps_used,

@@ -12,6 +12,7 @@
 //! - `routing`: payload filters and per-key ordering with stale versions.
 //! - `destinations`: slack against a stand-in server, command with real scripts.
 //! - `presets`: mailgun, discord, zoom, linear, intercom over HTTP; handshakes only when signed.
+//! - `metrics`: /metrics parses as Prometheus text and moves with traffic.
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
 
 mod cli;
@@ -21,6 +22,7 @@ mod destinations;
 mod hydrate;
 mod ingest;
 mod limits;
+mod metrics;
 mod poll;
 mod presets;
 mod provider;

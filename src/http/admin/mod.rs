@@ -3,6 +3,7 @@
 
 mod auth;
 mod destinations;
+mod metrics;
 mod sources;
 
 use axum::Json;
@@ -14,12 +15,14 @@ use serde_json::json;
 
 use super::AppState;
 
-/// `/api/v1/sources` (+ `reset-cursor`), `/api/v1/destinations`, `/healthz`, `/readyz`.
+/// `/api/v1/sources` (+ `reset-cursor`), `/api/v1/destinations`, `/metrics` (all behind
+/// the token), `/healthz`, `/readyz`.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/v1/sources", get(sources::list))
         .route("/api/v1/sources/{name}/reset-cursor", post(sources::reset_cursor))
         .route("/api/v1/destinations", get(destinations::list))
+        .route("/metrics", get(metrics::scrape))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
     Router::new()
         .merge(api)

@@ -24,6 +24,7 @@ use crate::domain::{
     new_event_id, parse_retry_after,
 };
 use crate::store::{Store, StoreError};
+use crate::telemetry::metrics;
 use crate::workers::Clock;
 use crate::workers::rate::TokenBucket;
 
@@ -201,7 +202,17 @@ impl Poller {
                 limiter.acquire().await;
             }
             pending.requests += 1;
-            let (body, link) = self.fetch(&url).await?;
+            let fetched = self.fetch(&url).await;
+            let result = match &fetched {
+                Ok(_) => "ok",
+                Err(PollError::RateLimited { .. }) => "rate_limited",
+                Err(_) => "error",
+            };
+            metrics::inc(
+                "inlet_poll_requests_total",
+                &[("source", self.name()), ("result", result)],
+            );
+            let (body, link) = fetched?;
             let page = page::parse(&self.source, sent.as_deref(), &url, page_no, &body, link.as_deref())?;
             summary.pages += 1;
             summary.items += page.items.len() as u64;
@@ -243,6 +254,10 @@ impl Poller {
                     ItemDraft::Skipped { error, size, cursor } => {
                         run_max = CursorValue::max(run_max, cursor);
                         pending.rejected_items += 1;
+                        metrics::inc(
+                            "inlet_poll_items_total",
+                            &[("source", self.name()), ("result", "rejected")],
+                        );
                         tracing::info!(source = %self.source.name, error, "polled item skipped");
                         self.store.record_rejected(RejectedRequest {
                             source: self.source.name.clone(),
@@ -282,6 +297,20 @@ impl Poller {
             };
             let written = self.store.poll_write(write).await?;
             let new = written.ingested.iter().filter(|i| !i.duplicate).count() as u64;
+            let duplicates = written.ingested.len() as u64 - new;
+            metrics::add(
+                "inlet_poll_items_total",
+                &[("source", self.name()), ("result", "new")],
+                new,
+            );
+            metrics::add(
+                "inlet_poll_items_total",
+                &[("source", self.name()), ("result", "duplicate")],
+                duplicates,
+            );
+            if self.recovers {
+                metrics::add("inlet_recovered_total", &[("source", self.name())], new);
+            }
             if new > 0 {
                 summary.new_events += new;
                 self.wakeup.notify_waiters();

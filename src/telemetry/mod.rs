@@ -1,6 +1,9 @@
-//! Log setup: JSON lines when stderr is not a terminal, a human format when it is.
-//! `RUST_LOG` overrides the default `info` level. Nothing logged anywhere carries a secret,
-//! a signature or, at info level, a payload.
+//! What inlet tells its operators: logs (set up here: JSON lines when stderr is not a
+//! terminal, a human format when it is; `RUST_LOG` overrides the default `info` level) and
+//! Prometheus metrics (`metrics`). Nothing logged anywhere carries a secret, a signature
+//! or, at info level, a payload.
+
+pub mod metrics;
 
 use std::io::IsTerminal;
 

@@ -1,0 +1,199 @@
+//! Prometheus metrics: one process-wide registry of labelled counters and histograms that
+//! the subsystems bump where things happen, rendered as Prometheus text (with the gauges
+//! the caller computes at scrape time) by the admin listener's `/metrics`. No crate: the
+//! text format is small, and this keeps the hot path to one uncontended lock.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{Mutex, OnceLock};
+
+/// Seconds: ack latency, delivery latency, commit time.
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// Operations per commit.
+pub const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
+type Key = (&'static str, String);
+
+struct Histogram {
+    buckets: &'static [f64],
+    counts: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+#[derive(Default)]
+struct Registry {
+    counters: BTreeMap<Key, u64>,
+    histograms: BTreeMap<Key, Histogram>,
+}
+
+fn registry() -> &'static Mutex<Registry> {
+    static REGISTRY: OnceLock<Mutex<Registry>> = OnceLock::new();
+    REGISTRY.get_or_init(|| Mutex::new(Registry::default()))
+}
+
+/// `{a="x",b="y"}` with values escaped, or "" without labels.
+fn label_text(labels: &[(&str, &str)]) -> String {
+    if labels.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = labels
+        .iter()
+        .map(|(k, v)| {
+            let v = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+            format!("{k}=\"{v}\"")
+        })
+        .collect();
+    format!("{{{}}}", parts.join(","))
+}
+
+/// Adds `by` to counter `name` with `labels`.
+pub fn add(name: &'static str, labels: &[(&str, &str)], by: u64) {
+    if by == 0 {
+        return;
+    }
+    let mut r = registry().lock().unwrap_or_else(|p| p.into_inner());
+    *r.counters.entry((name, label_text(labels))).or_default() += by;
+}
+
+pub fn inc(name: &'static str, labels: &[(&str, &str)]) {
+    add(name, labels, 1);
+}
+
+/// Records `value` in histogram `name` with `labels`.
+pub fn observe(name: &'static str, labels: &[(&str, &str)], buckets: &'static [f64], value: f64) {
+    let mut r = registry().lock().unwrap_or_else(|p| p.into_inner());
+    let h = r
+        .histograms
+        .entry((name, label_text(labels)))
+        .or_insert_with(|| Histogram {
+            buckets,
+            counts: vec![0; buckets.len()],
+            sum: 0.0,
+            count: 0,
+        });
+    for (i, le) in h.buckets.iter().enumerate() {
+        if value <= *le {
+            h.counts[i] += 1;
+        }
+    }
+    h.sum += value;
+    h.count += 1;
+}
+
+/// A gauge computed at scrape time: name, labels, value.
+pub struct Gauge {
+    pub name: &'static str,
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
+}
+
+const HELP: &[(&str, &str)] = &[
+    ("inlet_ingest_requests_total", "Webhook requests by source and outcome."),
+    (
+        "inlet_ingest_duration_seconds",
+        "Time from request to answer of accepted webhooks.",
+    ),
+    (
+        "inlet_deliveries_total",
+        "Delivery attempts by destination and outcome.",
+    ),
+    ("inlet_delivery_duration_seconds", "Duration of delivery attempts."),
+    ("inlet_queue_depth", "Pending deliveries per destination."),
+    (
+        "inlet_queue_oldest_seconds",
+        "Age of the oldest pending delivery per destination.",
+    ),
+    ("inlet_circuit_open", "1 while the destination's circuit is open."),
+    ("inlet_poll_requests_total", "Poll requests by source and result."),
+    ("inlet_poll_items_total", "Polled items by source and result."),
+    (
+        "inlet_recovered_total",
+        "Events first seen by a poll source in a group with a webhook source.",
+    ),
+    ("inlet_store_commit_batch", "Operations per store commit."),
+    ("inlet_store_commit_seconds", "Duration of store commits."),
+];
+
+fn header(out: &mut String, name: &str, kind: &str) {
+    let help = HELP.iter().find(|(n, _)| *n == name).map_or("", |(_, h)| h);
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// The Prometheus text of every metric, with `gauges` added.
+pub fn render(gauges: &[Gauge]) -> String {
+    let r = registry().lock().unwrap_or_else(|p| p.into_inner());
+    let mut out = String::new();
+    let mut last = "";
+    for ((name, labels), value) in &r.counters {
+        if *name != last {
+            header(&mut out, name, "counter");
+            last = name;
+        }
+        let _ = writeln!(out, "{name}{labels} {value}");
+    }
+    last = "";
+    for ((name, labels), h) in &r.histograms {
+        if *name != last {
+            header(&mut out, name, "histogram");
+            last = name;
+        }
+        let inner = labels.trim_start_matches('{').trim_end_matches('}');
+        let with = |le: &str| {
+            if inner.is_empty() {
+                format!("{{le=\"{le}\"}}")
+            } else {
+                format!("{{{inner},le=\"{le}\"}}")
+            }
+        };
+        for (le, n) in h.buckets.iter().zip(&h.counts) {
+            let _ = writeln!(out, "{name}_bucket{} {n}", with(&le.to_string()));
+        }
+        let _ = writeln!(out, "{name}_bucket{} {}", with("+Inf"), h.count);
+        let _ = writeln!(out, "{name}_sum{labels} {}", h.sum);
+        let _ = writeln!(out, "{name}_count{labels} {}", h.count);
+    }
+    drop(r);
+    last = "";
+    for g in gauges {
+        if g.name != last {
+            header(&mut out, g.name, "gauge");
+            last = g.name;
+        }
+        let labels: Vec<(&str, &str)> = g.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let _ = writeln!(out, "{}{} {}", g.name, label_text(&labels), g.value);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_and_histograms_render_as_prometheus_text() {
+        inc("inlet_test_total", &[("source", "a\"b")]);
+        add("inlet_test_total", &[("source", "a\"b")], 2);
+        observe("inlet_test_seconds", &[], LATENCY_BUCKETS, 0.003);
+        let text = render(&[Gauge {
+            name: "inlet_test_depth",
+            labels: vec![("destination".into(), "app".into())],
+            value: 7.0,
+        }]);
+        assert!(
+            text.contains("# TYPE inlet_test_total counter\ninlet_test_total{source=\"a\\\"b\"} 3\n"),
+            "{text}"
+        );
+        assert!(text.contains("inlet_test_seconds_bucket{le=\"0.0025\"} 0\n"), "{text}");
+        assert!(text.contains("inlet_test_seconds_bucket{le=\"0.005\"} 1\n"), "{text}");
+        assert!(text.contains("inlet_test_seconds_bucket{le=\"+Inf\"} 1\n"), "{text}");
+        assert!(text.contains("inlet_test_seconds_count 1\n"), "{text}");
+        assert!(
+            text.contains("# TYPE inlet_test_depth gauge\ninlet_test_depth{destination=\"app\"} 7\n"),
+            "{text}"
+        );
+    }
+}
