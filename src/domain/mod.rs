@@ -6,6 +6,7 @@ pub mod compare;
 mod delivery;
 mod event;
 mod poll;
+mod query;
 mod retry;
 pub mod template;
 
@@ -15,4 +16,5 @@ pub use delivery::{
 };
 pub use event::{EventRecord, Ingested, NewEvent, RejectedRequest, StoredEvent, Via, new_event_id};
 pub use poll::{CursorCommit, PollCounts, PollState, PollWrite, PollWritten, RunEnd};
+pub use query::{EventFilter, EventPage, EventStatus, EventSummary, RejectedPage, ReplaySelection};
 pub use retry::{MAX_RETRY_AFTER, NextStep, Outcome, next_step, parse_retry_after};

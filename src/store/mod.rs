@@ -9,8 +9,8 @@ pub mod sqlite;
 use async_trait::async_trait;
 
 use crate::domain::{
-    Claim, Completion, DeliveryKey, DestinationStats, Ingested, NewEvent, PollState, PollWrite, PollWritten,
-    RejectedRequest, StoredEvent,
+    Claim, Completion, DeliveryKey, DestinationStats, EventFilter, EventPage, Ingested, NewEvent, PollState, PollWrite,
+    PollWritten, RejectedPage, RejectedRequest, ReplaySelection, StoredEvent,
 };
 
 /// Why the store could not do what was asked.
@@ -77,6 +77,28 @@ pub trait Store: Send + Sync {
 
     /// The most recent rejected requests, newest first.
     async fn rejected(&self, limit: usize) -> Result<Vec<RejectedRequest>, StoreError>;
+
+    /// Events matching `filter`, newest first, older than the cursor `before`, at most `limit`.
+    async fn list_events(
+        &self,
+        filter: EventFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<EventPage, StoreError>;
+
+    /// Re-queues the selected deliveries (pending, schedule restarted, due at `now`); how many.
+    async fn replay(&self, selection: ReplaySelection, now: i64) -> Result<u64, StoreError>;
+
+    /// How many deliveries in `state` a replay of `filter` would re-queue.
+    async fn count_replay(
+        &self,
+        filter: EventFilter,
+        state: String,
+        destination: Option<String>,
+    ) -> Result<u64, StoreError>;
+
+    /// Rejected requests, newest first, older than the id `before`, at most `limit`.
+    async fn rejected_page(&self, before: Option<i64>, limit: usize) -> Result<RejectedPage, StoreError>;
 
     /// Per destination: deliveries by state and the oldest pending one's received time.
     async fn destination_stats(&self) -> Result<Vec<DestinationStats>, StoreError>;

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use inlet::domain::{
-    Claim, Completion, DeliveryKey, DestinationStats, Ingested, NewEvent, PollState, PollWrite, PollWritten,
-    RejectedRequest, StoredEvent,
+    Claim, Completion, DeliveryKey, DestinationStats, EventFilter, EventPage, Ingested, NewEvent, PollState, PollWrite,
+    PollWritten, RejectedPage, RejectedRequest, ReplaySelection, StoredEvent,
 };
 use inlet::signature::SchemeSpec;
 use inlet::store::sqlite::SqliteStore;
@@ -139,6 +139,18 @@ impl Store for FaultyStore {
     }
     async fn rejected(&self, limit: usize) -> Result<Vec<RejectedRequest>, StoreError> {
         self.inner.rejected(limit).await
+    }
+    async fn list_events(&self, f: EventFilter, before: Option<i64>, limit: usize) -> Result<EventPage, StoreError> {
+        self.inner.list_events(f, before, limit).await
+    }
+    async fn replay(&self, selection: ReplaySelection, now: i64) -> Result<u64, StoreError> {
+        self.inner.replay(selection, now).await
+    }
+    async fn count_replay(&self, f: EventFilter, state: String, d: Option<String>) -> Result<u64, StoreError> {
+        self.inner.count_replay(f, state, d).await
+    }
+    async fn rejected_page(&self, before: Option<i64>, limit: usize) -> Result<RejectedPage, StoreError> {
+        self.inner.rejected_page(before, limit).await
     }
     async fn destination_stats(&self) -> Result<Vec<DestinationStats>, StoreError> {
         self.inner.destination_stats().await

@@ -13,8 +13,10 @@
 //! - `destinations`: slack against a stand-in server, command with real scripts.
 //! - `presets`: mailgun, discord, zoom, linear, intercom over HTTP; handshakes only when signed.
 //! - `metrics`: /metrics parses as Prometheus text and moves with traffic.
+//! - `admin_api`: event routes, filters, pages, replay, rejected.
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
 
+mod admin_api;
 mod cli;
 mod crash;
 mod delivery;

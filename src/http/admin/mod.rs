@@ -3,7 +3,9 @@
 
 mod auth;
 mod destinations;
+mod events;
 mod metrics;
+mod rejected;
 mod sources;
 
 use axum::Json;
@@ -15,10 +17,15 @@ use serde_json::json;
 
 use super::AppState;
 
-/// `/api/v1/sources` (+ `reset-cursor`), `/api/v1/destinations`, `/metrics` (all behind
-/// the token), `/healthz`, `/readyz`.
+/// The routes of CONTRACT §6 (events, replay, rejected, sources and `reset-cursor`,
+/// destinations, `/metrics`: all behind the token), `/healthz`, `/readyz`.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
+        .route("/api/v1/events", get(events::list))
+        .route("/api/v1/events/{id}", get(events::show))
+        .route("/api/v1/events/{id}/replay", post(events::replay_one))
+        .route("/api/v1/replay", post(events::replay_matching))
+        .route("/api/v1/rejected", get(rejected::list))
         .route("/api/v1/sources", get(sources::list))
         .route("/api/v1/sources/{name}/reset-cursor", post(sources::reset_cursor))
         .route("/api/v1/destinations", get(destinations::list))
@@ -34,6 +41,7 @@ pub fn router(state: AppState) -> Router {
 /// The admin API's errors: `{"error": CODE, "detail": TEXT}`.
 #[derive(Debug)]
 pub enum ApiError {
+    BadRequest(String),
     Unauthorized(String),
     NotFound(String),
     Unavailable(String),
@@ -42,6 +50,7 @@ pub enum ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, detail) = match self {
+            ApiError::BadRequest(d) => (StatusCode::BAD_REQUEST, "bad_request", d),
             ApiError::Unauthorized(d) => (StatusCode::UNAUTHORIZED, "unauthorized", d),
             ApiError::NotFound(d) => (StatusCode::NOT_FOUND, "not_found", d),
             ApiError::Unavailable(d) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", d),

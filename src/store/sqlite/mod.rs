@@ -1,6 +1,7 @@
 //! The embedded SQLite store: one writer thread that group-commits (`writer`), a few
 //! read-only connections used through `spawn_blocking`, and embedded migrations (`schema`).
 
+mod admin;
 mod checkpoint;
 mod poll;
 mod queue;
@@ -19,8 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{Store, StoreError, WriteStats};
 use crate::domain::{
-    Claim, Completion, DeliveryKey, DestinationStats, Ingested, NewEvent, PollState, PollWrite, PollWritten,
-    RejectedRequest, StoredEvent,
+    Claim, Completion, DeliveryKey, DestinationStats, EventFilter, EventPage, Ingested, NewEvent, PollState, PollWrite,
+    PollWritten, RejectedPage, RejectedRequest, ReplaySelection, StoredEvent,
 };
 use writer::{Counters, Op, Task};
 
@@ -222,6 +223,33 @@ impl Store for SqliteStore {
                 .collect()
         })
         .await
+    }
+
+    async fn list_events(
+        &self,
+        filter: EventFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<EventPage, StoreError> {
+        self.read(move |c| admin::list_events(c, &filter, before, limit)).await
+    }
+
+    async fn replay(&self, selection: ReplaySelection, now: i64) -> Result<u64, StoreError> {
+        self.task(move |tx| admin::replay(tx, &selection, now)).await
+    }
+
+    async fn count_replay(
+        &self,
+        filter: EventFilter,
+        state: String,
+        destination: Option<String>,
+    ) -> Result<u64, StoreError> {
+        self.read(move |c| admin::count_replay(c, &filter, &state, destination.as_deref()))
+            .await
+    }
+
+    async fn rejected_page(&self, before: Option<i64>, limit: usize) -> Result<RejectedPage, StoreError> {
+        self.read(move |c| admin::rejected_page(c, before, limit)).await
     }
 
     async fn destination_stats(&self) -> Result<Vec<DestinationStats>, StoreError> {

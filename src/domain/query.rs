@@ -1,0 +1,87 @@
+//! What the admin surface asks the store: event filters, event summaries, replays, and
+//! pages of rejected requests.
+
+use super::event::{RejectedRequest, Via};
+
+/// An event's status: `pending` while any delivery is pending, else `dead` if any is dead,
+/// else `delivered` (a `skipped_stale` delivery counts as done).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventStatus {
+    Pending,
+    Dead,
+    Delivered,
+}
+
+impl EventStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventStatus::Pending => "pending",
+            EventStatus::Dead => "dead",
+            EventStatus::Delivered => "delivered",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventStatus> {
+        [EventStatus::Pending, EventStatus::Dead, EventStatus::Delivered]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// Every field narrows the selection; `None` does not.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    pub source: Option<String>,
+    pub event_type: Option<String>,
+    pub status: Option<EventStatus>,
+    /// Has a delivery to this destination.
+    pub destination: Option<String>,
+    /// Received at or after (unix ms).
+    pub since: Option<i64>,
+    /// Received before (unix ms).
+    pub until: Option<i64>,
+    pub dedupe_key: Option<String>,
+    /// The configured dedupe groups: lets a `dedupe_key` search use the (group, key) index.
+    pub dedupe_groups: Vec<String>,
+}
+
+/// An event in a list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventSummary {
+    pub id: String,
+    pub source: String,
+    pub event_type: Option<String>,
+    pub dedupe_key: String,
+    pub status: EventStatus,
+    pub via: Via,
+    pub received_at: i64,
+    pub occurred_at: Option<i64>,
+}
+
+/// A page of events, newest first, and the cursor of the next (older) page.
+#[derive(Clone, Debug, Default)]
+pub struct EventPage {
+    pub items: Vec<EventSummary>,
+    pub next: Option<i64>,
+}
+
+/// Which deliveries a replay re-queues.
+#[derive(Clone, Debug)]
+pub enum ReplaySelection {
+    /// One event's finished deliveries (optionally only to one destination).
+    Event { id: String, destination: Option<String> },
+    /// Deliveries in `state` of the events matching `filter`, at most `limit`.
+    Matching {
+        filter: EventFilter,
+        state: String,
+        destination: Option<String>,
+        limit: Option<usize>,
+    },
+}
+
+/// A page of rejected requests, newest first, with their ids.
+#[derive(Clone, Debug, Default)]
+pub struct RejectedPage {
+    pub items: Vec<(i64, RejectedRequest)>,
+    pub next: Option<i64>,
+}
