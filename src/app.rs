@@ -22,6 +22,7 @@ use crate::sources::hydrate::Hydrator;
 use crate::sources::poll::Poller;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
+use crate::telemetry::feed::Feed;
 use crate::workers::{Clock, DeliveryWorker, SystemClock, poll, retention};
 
 pub struct App {
@@ -65,12 +66,14 @@ impl App {
             })
             .collect();
         let hydrators = Arc::new(hydrators);
+        let feed = Arc::new(Feed::default());
         let mut workers = Vec::new();
         for (name, d) in &settings.destinations {
             let destination = crate::destinations::build(d).with_context(|| format!("destination {name}"))?;
             workers.push(Arc::new(
                 DeliveryWorker::new(d.clone(), destination, store.clone(), clock.clone())
-                    .with_hydrators(hydrators.clone()),
+                    .with_hydrators(hydrators.clone())
+                    .with_feed(feed.clone()),
             ));
         }
         let ingest = TcpListener::bind(settings.server.listen)
@@ -85,14 +88,17 @@ impl App {
             .sources
             .values()
             .filter_map(|s| match s {
-                SourceSettings::Poll(p) => Some(Arc::new(Poller::new(
-                    p.clone(),
-                    settings.clone(),
-                    store.clone(),
-                    client.clone(),
-                    clock.clone(),
-                    wakeup.clone(),
-                ))),
+                SourceSettings::Poll(p) => Some(Arc::new(
+                    Poller::new(
+                        p.clone(),
+                        settings.clone(),
+                        store.clone(),
+                        client.clone(),
+                        clock.clone(),
+                        wakeup.clone(),
+                    )
+                    .with_feed(feed.clone()),
+                )),
                 SourceSettings::Webhook(_) => None,
             })
             .collect();
@@ -102,6 +108,8 @@ impl App {
             intakes: Arc::new(intakes),
             wakeup,
             workers: Arc::new(workers.clone()),
+            feed,
+            closing: CancellationToken::new(),
         };
         Ok(App {
             state,
@@ -154,6 +162,12 @@ impl App {
         };
         tracing::info!(ingest = %self.ingest_addr(), admin = %self.admin_addr(), "inlet is listening");
 
+        let closing = self.state.closing.clone();
+        let stopping = shutdown.clone();
+        tokio::spawn(async move {
+            stopping.cancelled().await;
+            closing.cancel();
+        });
         let mut background = tokio::task::JoinSet::new();
         if !self.manual_delivery {
             for w in &self.workers {

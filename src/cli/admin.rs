@@ -55,6 +55,34 @@ impl AdminClient {
         self.send(request).await
     }
 
+    /// Reads a server-sent-events stream at `path`, calling `line` for each line, until
+    /// the server ends it.
+    pub async fn stream(&self, path: &str, mut line: impl FnMut(&str)) -> Result<(), String> {
+        let mut request = reqwest::Client::new().get(format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            request = request.bearer_auth(t);
+        }
+        let mut response = request
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach the admin API at {}: {}", self.base, e.without_url()))?;
+        if response.status().as_u16() == 401 {
+            return Err("the admin API refused the token (401); pass --token or set INLET_ADMIN_TOKEN".into());
+        }
+        if !response.status().is_success() {
+            return Err(format!("the admin API answered {}", response.status().as_u16()));
+        }
+        let mut pending = String::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| e.without_url().to_string())? {
+            pending.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = pending.find('\n') {
+                let text: String = pending.drain(..=end).collect();
+                line(text.trim_end_matches(['\r', '\n']));
+            }
+        }
+        Ok(())
+    }
+
     async fn send(&self, mut request: reqwest::RequestBuilder) -> Result<Value, String> {
         if let Some(t) = &self.token {
             request = request.bearer_auth(t);
@@ -78,7 +106,7 @@ impl AdminClient {
 }
 
 /// Runs `f` on a small runtime and maps its outcome to an exit code.
-fn block_on(f: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
+pub fn block_on(f: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -189,7 +217,7 @@ pub fn sources_table(items: &[Value]) -> String {
 }
 
 /// Rows as columns padded to their widest cell, two spaces apart.
-fn aligned(rows: &[Vec<String>]) -> String {
+pub fn aligned(rows: &[Vec<String>]) -> String {
     let columns = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..columns)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
@@ -254,6 +282,11 @@ pub fn destinations(config: &Path, args: ListArgs) -> ExitCode {
     })
 }
 
-fn text_of(v: &Value) -> String {
-    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+/// A JSON value as table text: strings as they are, null as "-".
+pub fn text_of(v: &Value) -> String {
+    match v {
+        Value::Null => "-".to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }

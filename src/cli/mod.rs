@@ -1,8 +1,9 @@
 //! The command line: `serve`, `check`, `init`, the offline signature tools `verify`,
-//! `sign` and `send`, and the admin-client commands (`sources`, `destinations`). Parsing lives here; each command's work is in its own file and calls
+//! `sign` and `send`, and the admin-client commands (`sources`, `destinations`, `events`, `replay`, `tail`). Parsing lives here; each command's work is in its own file and calls
 //! into the library like any other user of it.
 
 mod admin;
+mod events;
 mod gateway;
 mod tools;
 
@@ -43,6 +44,75 @@ pub enum Command {
     Sources(SourcesArgs),
     /// Status of every destination: deliveries by state, oldest pending, circuit (admin API).
     Destinations(ListArgs),
+    /// Stored events: list with filters, or show one with its deliveries (admin API).
+    Events(EventsArgs),
+    /// Re-queue deliveries: of events by id, or in bulk by status (admin API).
+    Replay(ReplayArgs),
+    /// Follow new events and delivery outcomes live; reconnects (admin API).
+    Tail(TailArgs),
+}
+
+#[derive(Args)]
+pub struct EventsArgs {
+    #[command(subcommand)]
+    pub action: EventsAction,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum EventsAction {
+    /// Events, newest first.
+    List(EventsListArgs),
+    /// One event with its payload, deliveries and attempts.
+    Show { id: String },
+}
+
+#[derive(Args)]
+pub struct EventsListArgs {
+    #[arg(long)]
+    pub source: Option<String>,
+    #[arg(long = "type")]
+    pub event_type: Option<String>,
+    /// pending, dead or delivered.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Received within this long (e.g. 1h) or since an RFC 3339 instant.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// How many to print in all.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// Event ids whose finished deliveries to re-queue.
+    pub ids: Vec<String>,
+    /// Bulk: re-queue deliveries in this state (dead, delivered, skipped_stale).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only deliveries to this destination.
+    #[arg(long)]
+    pub destination: Option<String>,
+    /// Bulk: only events received within this long (e.g. 24h) or since an RFC 3339 instant.
+    #[arg(long)]
+    pub since: Option<String>,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+}
+
+#[derive(Args)]
+pub struct TailArgs {
+    #[arg(long)]
+    pub source: Option<String>,
+    #[arg(long = "type")]
+    pub event_type: Option<String>,
+    #[command(flatten)]
+    pub admin: AdminArgs,
 }
 
 /// A listing command's options.
@@ -177,5 +247,8 @@ pub fn main() -> ExitCode {
         Command::Send(args) => tools::send(args),
         Command::Sources(args) => admin::sources(&cli.config, args),
         Command::Destinations(args) => admin::destinations(&cli.config, args),
+        Command::Events(args) => events::events(&cli.config, args),
+        Command::Replay(args) => events::replay(&cli.config, args),
+        Command::Tail(args) => events::tail(&cli.config, args),
     }
 }

@@ -108,7 +108,18 @@ pub async fn receive(State(state): State<AppState>, Path(source): Path<String>, 
         headers: draft.headers,
         body,
     };
+    let item = (
+        event.id.clone(),
+        event.event_type.clone(),
+        event.dedupe_key.clone(),
+        event.received_at,
+    );
     let (response, outcome) = commit(&state, intake, event).await;
+    if outcome == "accepted" {
+        let (id, event_type, key, at) = item;
+        let feed_item = crate::telemetry::feed::FeedItem::new_event(&source, &id, event_type, &key, "webhook", at);
+        state.feed.publish(feed_item);
+    }
     count(outcome);
     if outcome != "unavailable" {
         metrics::observe(

@@ -28,6 +28,11 @@ pub struct AppState {
     pub wakeup: Arc<Notify>,
     /// The delivery workers, for their circuit states.
     pub workers: Arc<Vec<Arc<crate::workers::DeliveryWorker>>>,
+    /// New events and delivery outcomes, for `/api/v1/stream`.
+    pub feed: Arc<crate::telemetry::feed::Feed>,
+    /// Cancelled when the app stops: ends long-lived responses (the stream) so the
+    /// listeners can drain.
+    pub closing: tokio_util::sync::CancellationToken,
 }
 
 /// `POST /webhooks/{source}`, `GET /healthz`, `GET /readyz`; nothing else.

@@ -1,8 +1,10 @@
 //! What inlet tells its operators: logs (set up here: JSON lines when stderr is not a
-//! terminal, a human format when it is; `RUST_LOG` overrides the default `info` level) and
-//! Prometheus metrics (`metrics`). Nothing logged anywhere carries a secret, a signature
-//! or, at info level, a payload.
+//! terminal, a human format when it is; `RUST_LOG` overrides the default `info` level),
+//! Prometheus metrics (`metrics`), and the live feed of events and delivery outcomes
+//! (`feed`). Nothing logged anywhere carries a secret, a signature or, at info level, a
+//! payload.
 
+pub mod feed;
 pub mod metrics;
 
 use std::io::IsTerminal;

@@ -20,6 +20,7 @@ use crate::destinations::{AttemptResult, Delivery, Destination};
 use crate::domain::{AttemptRecord, Claim, Completion, DeliveryKey, NextStep, Outcome, next_step};
 use crate::sources::hydrate::{HydrateError, Hydrator};
 use crate::store::Store;
+use crate::telemetry::feed::{Feed, FeedItem};
 use crate::telemetry::metrics;
 
 /// The shortest sleep between looks for due work while something may be due.
@@ -45,6 +46,7 @@ pub struct DeliveryWorker {
     in_flight: Mutex<HashSet<DeliveryKey>>,
     /// Per source name: the hydrator of sources that hydrate.
     hydrators: Arc<HashMap<String, Arc<Hydrator>>>,
+    feed: Option<Arc<Feed>>,
 }
 
 impl DeliveryWorker {
@@ -67,7 +69,14 @@ impl DeliveryWorker {
             }),
             in_flight: Mutex::new(HashSet::new()),
             hydrators: Arc::new(HashMap::new()),
+            feed: None,
         }
+    }
+
+    /// Publish each attempt's outcome to `feed`.
+    pub fn with_feed(mut self, feed: Arc<Feed>) -> Self {
+        self.feed = Some(feed);
+        self
     }
 
     /// Fetch the current state of these sources' events before each attempt.
@@ -216,6 +225,21 @@ impl DeliveryWorker {
             (NextStep::RetryAt { .. }, _) => "retry",
         };
         metrics::inc("inlet_deliveries_total", &[("destination", name), ("outcome", outcome)]);
+        if let Some(feed) = &self.feed {
+            feed.publish(FeedItem {
+                kind: "delivery",
+                source: claim.event.source.clone(),
+                event_type: claim.event.event_type.clone(),
+                data: serde_json::json!({
+                    "event": claim.event.id,
+                    "destination": name,
+                    "outcome": outcome,
+                    "status_code": result.outcome.status(),
+                    "error": result.outcome.error(),
+                    "latency_ms": latency_ms,
+                }),
+            });
+        }
         metrics::observe(
             "inlet_delivery_duration_seconds",
             &[("destination", name)],

@@ -11,19 +11,19 @@ use serde_json::Value;
 use crate::receiver::{Receiver, Reply};
 use crate::support::{TestApp, now, signed};
 
-const TOKEN: &str = "api-token";
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub const TOKEN: &str = "api-token";
+pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-struct Fixture {
-    app: TestApp,
-    good: Receiver,
-    failing: Receiver,
+pub struct Fixture {
+    pub app: TestApp,
+    pub good: Receiver,
+    pub failing: Receiver,
     /// Event ids as posted: three `shop`, then three `billing`.
-    ids: Vec<String>,
+    pub ids: Vec<String>,
 }
 
 /// `shop` → good; `billing` → good and failing (500, one step: dead at once).
-async fn fixture() -> Fixture {
+pub async fn fixture() -> Fixture {
     let good = Receiver::start().await;
     let failing = Receiver::start().await;
     failing.always(Reply::status(500));

@@ -14,10 +14,12 @@
 //! - `presets`: mailgun, discord, zoom, linear, intercom over HTTP; handshakes only when signed.
 //! - `metrics`: /metrics parses as Prometheus text and moves with traffic.
 //! - `admin_api`: event routes, filters, pages, replay, rejected.
+//! - `cli_admin`: `inlet events`, `replay`, `tail` against a running gateway.
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
 
 mod admin_api;
 mod cli;
+mod cli_admin;
 mod crash;
 mod delivery;
 mod destinations;

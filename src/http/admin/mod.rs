@@ -7,6 +7,7 @@ mod events;
 mod metrics;
 mod rejected;
 mod sources;
+mod stream;
 
 use axum::Json;
 use axum::Router;
@@ -17,7 +18,7 @@ use serde_json::json;
 
 use super::AppState;
 
-/// The routes of CONTRACT §6 (events, replay, rejected, sources and `reset-cursor`,
+/// The routes of CONTRACT §6 (events, replay, rejected, stream, sources and `reset-cursor`,
 /// destinations, `/metrics`: all behind the token), `/healthz`, `/readyz`.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -26,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events/{id}/replay", post(events::replay_one))
         .route("/api/v1/replay", post(events::replay_matching))
         .route("/api/v1/rejected", get(rejected::list))
+        .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/sources", get(sources::list))
         .route("/api/v1/sources/{name}/reset-cursor", post(sources::reset_cursor))
         .route("/api/v1/destinations", get(destinations::list))

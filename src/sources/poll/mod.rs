@@ -24,6 +24,7 @@ use crate::domain::{
     new_event_id, parse_retry_after,
 };
 use crate::store::{Store, StoreError};
+use crate::telemetry::feed::{Feed, FeedItem};
 use crate::telemetry::metrics;
 use crate::workers::Clock;
 use crate::workers::rate::TokenBucket;
@@ -104,6 +105,7 @@ pub struct Poller {
     recovers: bool,
     /// Said once: a `lookback` that an opaque text cursor cannot take.
     warned_opaque: std::sync::atomic::AtomicBool,
+    feed: Option<Arc<Feed>>,
 }
 
 impl Poller {
@@ -129,7 +131,14 @@ impl Poller {
             wakeup,
             recovers,
             warned_opaque: std::sync::atomic::AtomicBool::new(false),
+            feed: None,
         }
+    }
+
+    /// Publish new events to `feed`.
+    pub fn with_feed(mut self, feed: Arc<Feed>) -> Self {
+        self.feed = Some(feed);
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -295,7 +304,26 @@ impl Poller {
                 counts: std::mem::take(pending),
                 end,
             };
+            let summaries: Vec<(String, Option<String>, String, i64)> = write
+                .events
+                .iter()
+                .map(|e| (e.id.clone(), e.event_type.clone(), e.dedupe_key.clone(), e.received_at))
+                .collect();
             let written = self.store.poll_write(write).await?;
+            if let Some(feed) = &self.feed {
+                for ((id, event_type, key, at), answer) in summaries.into_iter().zip(&written.ingested) {
+                    if !answer.duplicate {
+                        feed.publish(FeedItem::new_event(
+                            &self.source.name,
+                            &id,
+                            event_type,
+                            &key,
+                            "poll",
+                            at,
+                        ));
+                    }
+                }
+            }
             let new = written.ingested.iter().filter(|i| !i.duplicate).count() as u64;
             let duplicates = written.ingested.len() as u64 - new;
             metrics::add(
