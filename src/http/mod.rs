@@ -2,7 +2,7 @@
 //! the admin listener (`admin/`: the admin API, health). Only axum lives here;
 //! handlers call `sources` and `store` and map their answers to statuses.
 
-mod admin;
+pub mod admin;
 mod health;
 mod ingest;
 pub mod serve;

@@ -15,6 +15,7 @@
 //! - `metrics`: /metrics parses as Prometheus text and moves with traffic.
 //! - `admin_api`: event routes, filters, pages, replay, rejected.
 //! - `cli_admin`: `inlet events`, `replay`, `tail` against a running gateway.
+//! - `openapi`: the OpenAPI snapshot, and every documented route routed.
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
 
 mod admin_api;
@@ -27,6 +28,7 @@ mod hydrate;
 mod ingest;
 mod limits;
 mod metrics;
+mod openapi;
 mod poll;
 mod presets;
 mod provider;

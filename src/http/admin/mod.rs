@@ -5,6 +5,7 @@ mod auth;
 mod destinations;
 mod events;
 mod metrics;
+pub mod openapi;
 mod rejected;
 mod sources;
 mod stream;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sources/{name}/reset-cursor", post(sources::reset_cursor))
         .route("/api/v1/destinations", get(destinations::list))
         .route("/metrics", get(metrics::scrape))
+        .route("/api/openapi.json", get(openapi::serve))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
     Router::new()
         .merge(api)
