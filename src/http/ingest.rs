@@ -117,6 +117,7 @@ pub async fn receive(State(state): State<AppState>, Path(source): Path<String>, 
     let (response, outcome) = commit(&state, intake, event).await;
     if outcome == "accepted" {
         let (id, event_type, key, at) = item;
+        crate::telemetry::series::record("ingest", &source, at);
         let feed_item = crate::telemetry::feed::FeedItem::new_event(&source, &id, event_type, &key, "webhook", at);
         state.feed.publish(feed_item);
     }

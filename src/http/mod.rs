@@ -1,8 +1,9 @@
 //! The HTTP surfaces: the public ingest listener (`POST /webhooks/{source}`, health) and
-//! the admin listener (`admin/`: the admin API, health). Only axum lives here;
+//! the admin listener (`admin/`: the admin API; `dashboard/`: the pages; health). Only axum lives here;
 //! handlers call `sources` and `store` and map their answers to statuses.
 
 pub mod admin;
+pub(crate) mod dashboard;
 mod health;
 mod ingest;
 pub mod serve;

@@ -6,6 +6,7 @@
 
 pub mod feed;
 pub mod metrics;
+pub mod series;
 
 use std::io::IsTerminal;
 

@@ -225,6 +225,8 @@ impl DeliveryWorker {
             (NextStep::RetryAt { .. }, _) => "retry",
         };
         metrics::inc("inlet_deliveries_total", &[("destination", name), ("outcome", outcome)]);
+        let family = if outcome == "delivered" { "delivered" } else { "failed" };
+        crate::telemetry::series::record(family, name, now);
         if let Some(feed) = &self.feed {
             feed.publish(FeedItem {
                 kind: "delivery",

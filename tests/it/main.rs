@@ -16,12 +16,14 @@
 //! - `admin_api`: event routes, filters, pages, replay, rejected.
 //! - `cli_admin`: `inlet events`, `replay`, `tail` against a running gateway.
 //! - `openapi`: the OpenAPI snapshot, and every documented route routed.
+//! - `dashboard`: login cookie, pages, CSRF-protected replay, escaping.
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
 
 mod admin_api;
 mod cli;
 mod cli_admin;
 mod crash;
+mod dashboard;
 mod delivery;
 mod destinations;
 mod hydrate;

@@ -1,5 +1,6 @@
-//! The admin token: `Authorization: Bearer TOKEN`, compared in constant time. Without a
-//! configured token (allowed only on a loopback listener) every request passes.
+//! The admin token: `Authorization: Bearer TOKEN` (or the dashboard's session cookie),
+//! compared in constant time. Without a configured token (allowed only on a loopback
+//! listener) every request passes.
 
 use axum::extract::{Request, State};
 use axum::http::header;
@@ -14,6 +15,10 @@ pub async fn require_token(State(state): State<AppState>, request: Request, next
     let Some(token) = &state.settings.admin.token else {
         return next.run(request).await;
     };
+    // The dashboard's session cookie also opens the API (its pages' scripts, if any).
+    if crate::http::dashboard::has_session(&state, request.headers()) {
+        return next.run(request).await;
+    }
     let given = request
         .headers()
         .get(header::AUTHORIZATION)

@@ -2,12 +2,12 @@
 //! routing, auth and the JSON error shape live here; each resource has its own file.
 
 mod auth;
-mod destinations;
-mod events;
+pub(crate) mod destinations;
+pub(crate) mod events;
 mod metrics;
 pub mod openapi;
-mod rejected;
-mod sources;
+pub(crate) mod rejected;
+pub(crate) mod sources;
 mod stream;
 
 use axum::Json;
@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));
     Router::new()
         .merge(api)
+        .merge(super::dashboard::routes())
         .merge(super::health::routes())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .with_state(state)
