@@ -202,7 +202,7 @@ pub async fn replay(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&state, &headers, &form) {
+    if let Some(refused) = check_csrf(&state, &headers, &form) {
         return refused;
     }
     let destination = form.get("destination").filter(|d| !d.is_empty()).cloned();
@@ -255,7 +255,7 @@ pub async fn replay_dead(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&state, &headers, &form) {
+    if let Some(refused) = check_csrf(&state, &headers, &form) {
         return refused;
     }
     let selection = ReplaySelection::Matching {

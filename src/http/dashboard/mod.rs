@@ -97,8 +97,8 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
-/// Refuses a form POST without this dashboard's CSRF token, or from another origin.
-pub fn check_csrf(state: &AppState, headers: &HeaderMap, form: &HashMap<String, String>) -> Result<(), Response> {
+/// The refusal of a form POST without this dashboard's CSRF token or from another origin.
+pub fn check_csrf(state: &AppState, headers: &HeaderMap, form: &HashMap<String, String>) -> Option<Response> {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
     let foreign_origin = headers
         .get(header::ORIGIN)
@@ -156,7 +156,7 @@ async fn logout(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&state, &headers, &form) {
+    if let Some(refused) = check_csrf(&state, &headers, &form) {
         return refused;
     }
     let cookie = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");

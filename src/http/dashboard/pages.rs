@@ -175,7 +175,7 @@ pub async fn reset_cursor(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&state, &headers, &form) {
+    if let Some(refused) = check_csrf(&state, &headers, &form) {
         return refused;
     }
     match sources_api::reset_cursor(State(state), Path(name)).await {
