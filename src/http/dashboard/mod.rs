@@ -112,16 +112,10 @@ pub fn check_csrf(state: &AppState, headers: &HeaderMap, form: &HashMap<String, 
         .get("csrf")
         .is_some_and(|t| bool::from(t.as_bytes().ct_eq(csrf_value(state).as_bytes())));
     if token_ok && !foreign_origin && !cross_site {
-        Ok(())
+        None
     } else {
-        Err((
-            StatusCode::FORBIDDEN,
-            Html(html::page(
-                "Refused",
-                "<p>This action must come from the dashboard itself.</p>",
-            )),
-        )
-            .into_response())
+        let body = html::page("Refused", "<p>This action must come from the dashboard itself.</p>");
+        Some((StatusCode::FORBIDDEN, Html(body)).into_response())
     }
 }
 
