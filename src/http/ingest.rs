@@ -25,6 +25,16 @@ use crate::telemetry::metrics;
 const COMMIT_WAIT: Duration = Duration::from_secs(10);
 
 pub async fn receive(State(state): State<AppState>, Path(source): Path<String>, request: Request) -> Response {
+    // Given by the caller (a proxy) or made here; echoed in every answer and in log lines.
+    let request_id = parts_request_id(request.headers());
+    let mut response = handle(state, source, request, &request_id).await;
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+async fn handle(state: AppState, source: String, request: Request, request_id: &str) -> Response {
     let Some(intake) = state.intakes.get(&source) else {
         return error(StatusCode::NOT_FOUND, "unknown_source");
     };
@@ -38,7 +48,7 @@ pub async fn receive(State(state): State<AppState>, Path(source): Path<String>, 
     let (parts, body) = request.into_parts();
     let max = state.settings.server.max_body;
     let reject = |code: &str, size: u64| {
-        tracing::info!(source = %source, error = code, body_size = size, "webhook rejected");
+        tracing::info!(source = %source, request_id = %request_id, error = code, body_size = size, "webhook rejected");
         state.store.record_rejected(RejectedRequest {
             source: source.clone(),
             error: code.to_string(),
@@ -114,7 +124,7 @@ pub async fn receive(State(state): State<AppState>, Path(source): Path<String>, 
         event.dedupe_key.clone(),
         event.received_at,
     );
-    let (response, outcome) = commit(&state, intake, event).await;
+    let (response, outcome) = commit(&state, intake, event, request_id).await;
     if outcome == "accepted" {
         let (id, event_type, key, at) = item;
         crate::telemetry::series::record("ingest", &source, at);
@@ -134,31 +144,49 @@ pub async fn receive(State(state): State<AppState>, Path(source): Path<String>, 
 }
 
 /// Commits the event; the answer and its metrics outcome.
-async fn commit(state: &AppState, intake: &WebhookIntake, event: NewEvent) -> (Response, &'static str) {
+async fn commit(
+    state: &AppState,
+    intake: &WebhookIntake,
+    event: NewEvent,
+    request_id: &str,
+) -> (Response, &'static str) {
     let source = intake.source.name.as_str();
     match tokio::time::timeout(COMMIT_WAIT, state.store.ingest(event)).await {
         Ok(Ok(ingested)) => {
             if !ingested.duplicate {
                 state.wakeup.notify_waiters();
             }
-            tracing::debug!(source, id = %ingested.id, duplicate = ingested.duplicate, "webhook accepted");
+            tracing::debug!(source, request_id, id = %ingested.id, duplicate = ingested.duplicate, "webhook accepted");
             let outcome = if ingested.duplicate { "duplicate" } else { "accepted" };
             let answer = json!({ "received": true, "id": ingested.id, "duplicate": ingested.duplicate });
             (Json(answer).into_response(), outcome)
         }
         Ok(Err(StoreError::Busy)) => {
-            tracing::warn!(source, "write queue full: answering 503");
+            tracing::warn!(source, request_id, "write queue full: answering 503");
             (unavailable(1), "unavailable")
         }
         Ok(Err(e)) => {
-            tracing::error!(source, error = %e, "commit failed: answering 503");
+            tracing::error!(source, request_id, error = %e, "commit failed: answering 503");
             (unavailable(5), "unavailable")
         }
         Err(_) => {
-            tracing::error!(source, "commit took longer than {COMMIT_WAIT:?}: answering 503");
+            tracing::error!(
+                source,
+                request_id,
+                "commit took longer than {COMMIT_WAIT:?}: answering 503"
+            );
             (unavailable(5), "unavailable")
         }
     }
+}
+
+/// The caller's `X-Request-Id` when it is short and printable, else a new one.
+fn parts_request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| format!("req_{}", uuid::Uuid::now_v7().simple()), str::to_string)
 }
 
 enum BodyError {

@@ -253,10 +253,10 @@ impl DeliveryWorker {
                 tracing::warn!(destination = name, event = %claim.event.id, reason = %reason, "delivery dead");
             }
             NextStep::Delivered => {
-                tracing::debug!(destination = name, event = %claim.event.id, "delivered")
+                tracing::info!(destination = name, event = %claim.event.id, attempts = steps_used, "delivered")
             }
             NextStep::RetryAt { at, .. } => {
-                tracing::debug!(destination = name, event = %claim.event.id, retry_in_ms = at - now, "attempt failed")
+                tracing::debug!(destination = name, event = %claim.event.id, retry_in_ms = at - now, error = ?result.outcome.error(), "attempt failed; retrying")
             }
         }
         let attempt = AttemptRecord {

@@ -416,3 +416,34 @@ async fn rejected_records_redact_signatures() {
     assert!(text.contains("[redacted]"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_a_callers_own_is_echoed() {
+    let app = TestApp::spawn(CONFIG).await;
+    let body = br#"{"id":"evt_rid","type":"t"}"#;
+    let headers = signed(&SchemeSpec::Stripe, "whsec_test_stripe", body, now(), "", "");
+    let send = |rid: Option<&'static str>, body: &'static [u8]| {
+        let mut req = app.client.post(format!("{}/webhooks/stripe", app.base)).body(body);
+        for (k, v) in &headers {
+            req = req.header(k, v);
+        }
+        if let Some(r) = rid {
+            req = req.header("x-request-id", r);
+        }
+        req.send()
+    };
+    let made = send(None, body).await.expect("answered");
+    assert_eq!(made.status().as_u16(), 200);
+    assert!(
+        made.headers()["x-request-id"]
+            .to_str()
+            .unwrap_or("")
+            .starts_with("req_")
+    );
+    let echoed = send(Some("trace-42"), body).await.expect("answered");
+    assert_eq!(echoed.headers()["x-request-id"], "trace-42");
+    let refused = send(None, br#"{"forged":true}"#).await.expect("answered");
+    assert_eq!(refused.status().as_u16(), 401);
+    assert!(refused.headers().contains_key("x-request-id"), "refusals too");
+    app.stop().await;
+}
