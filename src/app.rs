@@ -70,6 +70,16 @@ impl App {
         let mut workers = Vec::new();
         for (name, d) in &settings.destinations {
             let destination = crate::destinations::build(d).with_context(|| format!("destination {name}"))?;
+            let routed: Vec<String> = settings
+                .routes
+                .iter()
+                .filter(|r| r.to.contains(name))
+                .flat_map(|r| r.from.iter().cloned())
+                .collect();
+            destination
+                .check(&routed)
+                .await
+                .with_context(|| format!("destination {name}"))?;
             workers.push(Arc::new(
                 DeliveryWorker::new(d.clone(), destination, store.clone(), clock.clone())
                     .with_hydrators(hydrators.clone())

@@ -102,6 +102,7 @@ pub fn check(config: &Path) -> ExitCode {
             DestinationKind::File(None) => "file  stdout".to_string(),
             DestinationKind::Slack(_) => "slack (incoming webhook)".to_string(),
             DestinationKind::Command(c) => format!("command  {}", c.argv.join(" ")),
+            DestinationKind::Nats(n) => format!("nats  subject {}", n.subject),
         };
         println!("  {name:<20} {target}");
     }

@@ -1,6 +1,5 @@
-//! `[destinations.NAME]`: where events go (http, file, slack, command). Parsed and checked
-//! here; delivering to them is the delivery workers' job. Kinds not yet built (nats) are
-//! refused with a clear error.
+//! `[destinations.NAME]`: where events go (http, file, slack, command, nats). Parsed and
+//! checked here; delivering to them is the delivery workers' job.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -30,6 +29,28 @@ pub enum DestinationKind {
     File(Option<PathBuf>),
     Slack(SlackDestination),
     Command(CommandDestination),
+    Nats(NatsDestination),
+}
+
+impl DestinationKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            DestinationKind::Http(_) => "http",
+            DestinationKind::File(_) => "file",
+            DestinationKind::Slack(_) => "slack",
+            DestinationKind::Command(_) => "command",
+            DestinationKind::Nats(_) => "nats",
+        }
+    }
+}
+
+/// NATS JetStream: publish the envelope to `subject` (`{source}`, `{type}`; `none` when there
+/// is no type) and wait for the stream's ack.
+#[derive(Debug, Clone)]
+pub struct NatsDestination {
+    /// `nats://host:port`; may carry credentials, so never printed.
+    pub url: Secret,
+    pub subject: String,
 }
 
 /// A Slack incoming webhook: `{"text": …}` rendered from the event.
@@ -90,6 +111,7 @@ struct RawDestination {
     circuit: Option<RawCircuit>,
     text: Option<String>,
     command: Option<Vec<String>>,
+    subject: Option<String>,
 }
 
 const DEFAULT_RETRY: [u64; 12] = [0, 5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 57600, 86400];
@@ -111,6 +133,7 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
         "http" => {
             only("path", raw.path.is_some(), "http")?;
             only("text", raw.text.is_some(), "http")?;
+            only("subject", raw.subject.is_some(), "http")?;
             only("command", raw.command.is_some(), "http")?;
             let url = raw
                 .url
@@ -154,6 +177,7 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
                 ("timeout", raw.timeout.is_some()),
                 ("text", raw.text.is_some()),
                 ("command", raw.command.is_some()),
+                ("subject", raw.subject.is_some()),
             ] {
                 only(key, present, "file")?;
             }
@@ -175,6 +199,7 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
                 ("secret", raw.secret.is_some()),
                 ("headers", raw.headers.is_some()),
                 ("command", raw.command.is_some()),
+                ("subject", raw.subject.is_some()),
             ] {
                 only(key, present, "slack")?;
             }
@@ -196,6 +221,7 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
                 ("secret", raw.secret.is_some()),
                 ("headers", raw.headers.is_some()),
                 ("text", raw.text.is_some()),
+                ("subject", raw.subject.is_some()),
             ] {
                 only(key, present, "command")?;
             }
@@ -212,10 +238,39 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
             })
         }
         "nats" => {
-            return Err(ConfigError::at(
-                at("kind"),
-                format!("{:?} destinations are not available in this version", raw.kind),
-            ));
+            for (key, present) in [
+                ("path", raw.path.is_some()),
+                ("format", raw.format.is_some()),
+                ("secret", raw.secret.is_some()),
+                ("headers", raw.headers.is_some()),
+                ("text", raw.text.is_some()),
+                ("command", raw.command.is_some()),
+            ] {
+                only(key, present, "nats")?;
+            }
+            let url = raw.url.ok_or_else(|| {
+                ConfigError::at(at("url"), "a nats destination needs a url like nats://127.0.0.1:4222")
+            })?;
+            if !url.starts_with("nats://") && !url.starts_with("tls://") {
+                return Err(ConfigError::at(at("url"), "must be a nats:// or tls:// URL"));
+            }
+            let subject = raw.subject.ok_or_else(|| {
+                ConfigError::at(
+                    at("subject"),
+                    "a nats destination needs a subject like \"inlet.{source}.{type}\"",
+                )
+            })?;
+            let rest = subject.replace("{source}", "s").replace("{type}", "t");
+            if rest.contains(['{', '}', ' ', '*', '>']) || rest.is_empty() || rest.split('.').any(str::is_empty) {
+                return Err(ConfigError::at(
+                    at("subject"),
+                    "a subject of dot-separated tokens; placeholders {source} and {type} only, no wildcards",
+                ));
+            }
+            DestinationKind::Nats(NatsDestination {
+                url: Secret::new(url),
+                subject,
+            })
         }
         other => {
             return Err(ConfigError::at(

@@ -23,7 +23,7 @@ use crate::signature::Secret;
 
 pub use destinations::{
     CircuitSettings, CommandDestination, DestinationKind, DestinationSettings, Format, HttpDestination,
-    SlackDestination,
+    NatsDestination, SlackDestination,
 };
 pub use hydrate::HydrateSettings;
 pub use poll::{CursorSettings, CursorUnit, EventTypeSpec, Pagination, PollSource};

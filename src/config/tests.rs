@@ -287,3 +287,22 @@ fn a_command_destination_defaults_to_a_30s_timeout_and_runs_in_the_config_folder
         other => panic!("a command destination, not {other:?}"),
     }
 }
+
+#[test]
+fn a_nats_destination_needs_a_nats_url_and_a_subject_without_wildcards() {
+    let dest = |body: &str| err(&format!("[destinations.d]\nkind = \"nats\"\n{body}\n"));
+    assert!(dest("subject = \"a.{source}\"").starts_with("destinations.d.url: a nats destination needs a url"));
+    assert!(dest("url = \"http://x\"\nsubject = \"a\"").starts_with("destinations.d.url: must be a nats://"));
+    assert!(dest("url = \"nats://127.0.0.1:4222\"").starts_with("destinations.d.subject: a nats destination needs"));
+    assert!(dest("url = \"nats://127.0.0.1:4222\"\nsubject = \"a.>\"").starts_with("destinations.d.subject:"));
+    assert!(dest("url = \"nats://127.0.0.1:4222\"\nsubject = \"a..{type}\"").starts_with("destinations.d.subject:"));
+    assert!(
+        dest("url = \"nats://127.0.0.1:4222\"\nsubject = \"a\"\ntext = \"x\"")
+            .starts_with("destinations.d.text: has no effect on a \"nats\" destination")
+    );
+    let ok = parse(
+        "[destinations.d]\nkind = \"nats\"\nurl = \"nats://127.0.0.1:4222\"\nsubject = \"inlet.{source}.{type}\"\n",
+    )
+    .expect("valid");
+    assert_eq!(ok.destinations["d"].kind.name(), "nats");
+}

@@ -6,6 +6,7 @@ mod command;
 mod envelope;
 mod file;
 mod http;
+pub mod nats;
 mod slack;
 
 use async_trait::async_trait;
@@ -33,6 +34,11 @@ pub struct Delivery<'a> {
 pub trait Destination: Send + Sync {
     /// Makes one attempt at `now` (unix ms, the signature timestamp).
     async fn deliver(&self, delivery: &Delivery<'_>, now: i64) -> AttemptResult;
+
+    /// Checked once at start-up with the sources routed here; an error stops the gateway.
+    async fn check(&self, _sources: &[String]) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// Builds the destination a config entry describes.
@@ -46,5 +52,6 @@ pub fn build(settings: &DestinationSettings) -> anyhow::Result<Box<dyn Destinati
         DestinationKind::File(path) => Box::new(file::FileDestination::open(path.as_deref())?),
         DestinationKind::Slack(s) => Box::new(slack::SlackDestination::new(s.clone(), settings.timeout)?),
         DestinationKind::Command(c) => Box::new(command::CommandDestination::new(c.clone(), settings.timeout)),
+        DestinationKind::Nats(n) => Box::new(nats::NatsDestination::new(n.clone(), settings.timeout)),
     })
 }

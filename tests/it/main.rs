@@ -17,6 +17,7 @@
 //! - `cli_admin`: `inlet events`, `replay`, `tail` against a running gateway.
 //! - `openapi`: the OpenAPI snapshot, and every documented route routed.
 //! - `dashboard`: login cookie, pages, CSRF-protected replay, escaping.
+//! - `nats`: the JetStream destination (INLET_TEST_NATS names the server; else skipped).
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
 
 mod admin_api;
@@ -30,6 +31,7 @@ mod hydrate;
 mod ingest;
 mod limits;
 mod metrics;
+mod nats;
 mod openapi;
 mod poll;
 mod presets;

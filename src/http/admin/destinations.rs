@@ -7,7 +7,6 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::ApiError;
-use crate::config::DestinationKind;
 use crate::http::AppState;
 
 pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -23,12 +22,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
                 .find(|s| &s.destination == name)
                 .cloned()
                 .unwrap_or_default();
-            let kind = match &d.kind {
-                DestinationKind::Http(_) => "http",
-                DestinationKind::File(_) => "file",
-                DestinationKind::Slack(_) => "slack",
-                DestinationKind::Command(_) => "command",
-            };
+            let kind = d.kind.name();
             let circuit_open = state
                 .workers
                 .iter()
