@@ -18,11 +18,13 @@
 //! - `openapi`: the OpenAPI snapshot, and every documented route routed.
 //! - `dashboard`: login cookie, pages, CSRF-protected replay, escaping.
 //! - `nats`: the JetStream destination (INLET_TEST_NATS names the server; else skipped).
+//! - `conformance`: one store suite for every backend (SQLite here; PostgreSQL with INLET_TEST_POSTGRES).
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
 
 mod admin_api;
 mod cli;
 mod cli_admin;
+mod conformance;
 mod crash;
 mod dashboard;
 mod delivery;

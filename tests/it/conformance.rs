@@ -1,0 +1,330 @@
+//! One store conformance suite, run against every backend through `trait Store`: ingest,
+//! duplicates (also concurrent), claim, lease expiry, complete, retry scheduling, dead,
+//! replay, a poll cursor committed with its events (and a reset winning), prune. Each check
+//! uses its own names, so one store can run them all.
+
+use std::sync::Arc;
+
+use inlet::domain::{
+    AttemptRecord, Completion, CursorCommit, EventFilter, EventStatus, NewEvent, NextStep, PendingDelivery, PollCounts,
+    PollWrite, ReplaySelection, RunEnd, Via, new_event_id,
+};
+use inlet::store::Store;
+
+const T0: i64 = 1_800_000_000_000;
+
+fn event(source: &str, key: &str, destinations: &[&str], at: i64) -> NewEvent {
+    NewEvent {
+        id: new_event_id(),
+        source: source.into(),
+        dedupe_group: source.into(),
+        dedupe_key: key.into(),
+        event_type: Some("t".into()),
+        via: Via::Webhook,
+        received_at: at,
+        occurred_at: None,
+        content_type: Some("application/json".into()),
+        headers: vec![("x-id".into(), key.into())],
+        body: bytes::Bytes::from(format!(r#"{{"key":"{key}"}}"#)),
+        destinations: destinations
+            .iter()
+            .map(|d| PendingDelivery {
+                destination: d.to_string(),
+                due_at: at,
+                order: None,
+            })
+            .collect(),
+    }
+}
+
+fn attempt(at: i64, status: u16) -> AttemptRecord {
+    AttemptRecord {
+        at,
+        status_code: Some(status),
+        latency_ms: 3,
+        error: (status >= 300).then(|| format!("HTTP {status}")),
+        response_excerpt: None,
+    }
+}
+
+/// Every check, in order, on `store`.
+pub async fn run(store: Arc<dyn Store>) {
+    ingest_and_duplicates(&store).await;
+    concurrent_duplicates(&store).await;
+    claim_lease_and_expiry(&store).await;
+    complete_retry_dead_and_replay(&store).await;
+    cursor_with_its_events(&store).await;
+    prune_keeps_pending(&store).await;
+}
+
+async fn ingest_and_duplicates(store: &Arc<dyn Store>) {
+    let first = store
+        .ingest(event("c_ingest", "k1", &["c_ingest_d"], T0))
+        .await
+        .expect("ingests");
+    assert!(!first.duplicate);
+    let again = store
+        .ingest(event("c_ingest", "k1", &["c_ingest_d"], T0))
+        .await
+        .expect("ingests");
+    assert!(again.duplicate);
+    assert_eq!(again.id, first.id, "the first event's id");
+    let stored = store.event(&first.id).await.expect("reads").expect("stored");
+    assert_eq!(stored.event.dedupe_key, "k1");
+    assert_eq!(stored.event.body, br#"{"key":"k1"}"#.to_vec());
+    assert_eq!(stored.deliveries.len(), 1);
+    assert_eq!(stored.deliveries[0].state, "pending");
+    let other_group = NewEvent {
+        dedupe_group: "c_ingest_other".into(),
+        ..event("c_ingest", "k1", &[], T0)
+    };
+    assert!(
+        !store.ingest(other_group).await.expect("ingests").duplicate,
+        "keys are per group"
+    );
+}
+
+async fn concurrent_duplicates(store: &Arc<dyn Store>) {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let store = store.clone();
+        set.spawn(async move { store.ingest(event("c_conc", "same", &["c_conc_d"], T0)).await });
+    }
+    let mut answers = Vec::new();
+    while let Some(r) = set.join_next().await {
+        answers.push(r.expect("joins").expect("ingests"));
+    }
+    assert_eq!(answers.iter().filter(|a| !a.duplicate).count(), 1);
+    let id = &answers[0].id;
+    assert!(answers.iter().all(|a| &a.id == id));
+}
+
+async fn claim_lease_and_expiry(store: &Arc<dyn Store>) {
+    store
+        .ingest(event("c_claim", "k", &["c_claim_d"], T0))
+        .await
+        .expect("ingests");
+    assert!(
+        store
+            .claim("c_claim_d", T0 - 1, 10, T0 + 1000)
+            .await
+            .expect("claims")
+            .is_empty(),
+        "not due yet"
+    );
+    let claims = store.claim("c_claim_d", T0, 10, T0 + 1000).await.expect("claims");
+    assert_eq!(claims.len(), 1);
+    assert_eq!(claims[0].event.dedupe_key, "k");
+    assert!(
+        store
+            .claim("c_claim_d", T0 + 500, 10, T0 + 2000)
+            .await
+            .expect("claims")
+            .is_empty(),
+        "leased"
+    );
+    let again = store
+        .claim("c_claim_d", T0 + 1001, 10, T0 + 5000)
+        .await
+        .expect("claims");
+    assert_eq!(again.len(), 1, "an expired lease is claimed again");
+    store.release(vec![again[0].key.clone()]).await.expect("releases");
+    assert_eq!(
+        store
+            .claim("c_claim_d", T0 + 1002, 10, T0 + 6000)
+            .await
+            .expect("claims")
+            .len(),
+        1,
+        "released"
+    );
+}
+
+async fn complete_retry_dead_and_replay(store: &Arc<dyn Store>) {
+    let ingested = store
+        .ingest(event("c_done", "k", &["c_done_d"], T0))
+        .await
+        .expect("ingests");
+    let claim = store
+        .claim("c_done_d", T0, 1, T0 + 1000)
+        .await
+        .expect("claims")
+        .remove(0);
+    let retry_at = T0 + 5000;
+    store
+        .complete(vec![Completion {
+            key: claim.key.clone(),
+            steps_used: 1,
+            attempt: attempt(T0, 500),
+            next: NextStep::RetryAt {
+                at: retry_at,
+                used_step: true,
+            },
+        }])
+        .await
+        .expect("completes");
+    assert_eq!(store.next_due("c_done_d").await.expect("reads"), Some(retry_at));
+    assert!(
+        store
+            .claim("c_done_d", retry_at - 1, 1, T0 + 9000)
+            .await
+            .expect("claims")
+            .is_empty()
+    );
+    let claim = store
+        .claim("c_done_d", retry_at, 1, retry_at + 1000)
+        .await
+        .expect("claims")
+        .remove(0);
+    assert_eq!(claim.steps_used, 1);
+    store
+        .complete(vec![Completion {
+            key: claim.key,
+            steps_used: 2,
+            attempt: attempt(retry_at, 500),
+            next: NextStep::Dead {
+                reason: "schedule used up".into(),
+            },
+        }])
+        .await
+        .expect("completes");
+    let stored = store.event(&ingested.id).await.expect("reads").expect("event");
+    assert_eq!(stored.deliveries[0].state, "dead");
+    assert_eq!(stored.deliveries[0].attempts.len(), 2);
+    let filter = EventFilter {
+        source: Some("c_done".into()),
+        status: Some(EventStatus::Dead),
+        ..EventFilter::default()
+    };
+    assert_eq!(store.list_events(filter, None, 10).await.expect("lists").items.len(), 1);
+    let n = store
+        .replay(
+            ReplaySelection::Event {
+                id: ingested.id.clone(),
+                destination: None,
+            },
+            retry_at + 10,
+        )
+        .await
+        .expect("replays");
+    assert_eq!(n, 1);
+    let claim = store
+        .claim("c_done_d", retry_at + 10, 1, retry_at + 2000)
+        .await
+        .expect("claims")
+        .remove(0);
+    assert_eq!(claim.steps_used, 0, "the schedule starts again");
+    assert_eq!(claim.event.id, ingested.id, "the same event, so the same webhook-id");
+    let stored = store.event(&ingested.id).await.expect("reads").expect("event");
+    assert_eq!(stored.deliveries[0].attempts.len(), 2, "attempts are kept");
+}
+
+async fn cursor_with_its_events(store: &Arc<dyn Store>) {
+    let state = store.poll_state("c_poll").await.expect("reads");
+    assert_eq!(state.cursor, None);
+    let write = PollWrite {
+        source: "c_poll".into(),
+        events: vec![event("c_poll", "p1", &[], T0), event("c_poll", "p2", &[], T0)],
+        recovers: true,
+        counts: PollCounts {
+            requests: 1,
+            items: 2,
+            ..PollCounts::default()
+        },
+        end: Some(RunEnd {
+            at: T0,
+            cursor: Some(CursorCommit {
+                value: Some("100".into()),
+                generation: state.generation,
+            }),
+            new_before: 0,
+            error: None,
+            paused_until: None,
+        }),
+    };
+    let written = store.poll_write(write).await.expect("writes");
+    assert_eq!(written.ingested.iter().filter(|i| !i.duplicate).count(), 2);
+    let state = store.poll_state("c_poll").await.expect("reads");
+    assert_eq!(state.cursor.as_deref(), Some("100"));
+    assert_eq!(state.counts.new_events, 2);
+    assert_eq!(state.counts.recovered, 2);
+    assert_eq!(state.counts.runs, 1);
+    // A run that read the state before a reset does not put its cursor back.
+    store.reset_cursor("c_poll").await.expect("resets");
+    let stale = PollWrite {
+        source: "c_poll".into(),
+        events: vec![event("c_poll", "p2", &[], T0)],
+        recovers: true,
+        counts: PollCounts::default(),
+        end: Some(RunEnd {
+            at: T0,
+            cursor: Some(CursorCommit {
+                value: Some("200".into()),
+                generation: state.generation,
+            }),
+            new_before: 0,
+            error: None,
+            paused_until: Some(T0 + 2000),
+        }),
+    };
+    let written = store.poll_write(stale).await.expect("writes");
+    assert!(written.ingested[0].duplicate);
+    let state = store.poll_state("c_poll").await.expect("reads");
+    assert_eq!(state.cursor, None, "the reset wins");
+    assert_eq!(state.paused_until, Some(T0 + 2000));
+    assert_eq!(state.counts.duplicates, 1);
+}
+
+async fn prune_keeps_pending(store: &Arc<dyn Store>) {
+    let old = T0 - 10_000_000;
+    let done = store
+        .ingest(event("c_prune", "done", &["c_prune_d"], old))
+        .await
+        .expect("ingests");
+    let waiting = store
+        .ingest(event("c_prune", "waiting", &["c_prune_wait"], old))
+        .await
+        .expect("ingests");
+    let claim = store
+        .claim("c_prune_d", old, 1, old + 1000)
+        .await
+        .expect("claims")
+        .remove(0);
+    store
+        .complete(vec![Completion {
+            key: claim.key,
+            steps_used: 1,
+            attempt: attempt(old, 200),
+            next: NextStep::Delivered,
+        }])
+        .await
+        .expect("completes");
+    let mut pruned = 0;
+    loop {
+        let n = store.prune(old + 1, 500).await.expect("prunes");
+        pruned += n;
+        if n == 0 {
+            break;
+        }
+    }
+    assert!(pruned >= 1);
+    assert!(
+        store.event(&done.id).await.expect("reads").is_none(),
+        "finished and old: gone"
+    );
+    assert!(
+        store.event(&waiting.id).await.expect("reads").is_some(),
+        "pending: kept"
+    );
+    let again = store.ingest(event("c_prune", "done", &[], T0)).await.expect("ingests");
+    assert!(!again.duplicate, "its dedupe key went with it");
+}
+
+#[tokio::test]
+async fn the_sqlite_store_passes_the_conformance_suite() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn Store> =
+        Arc::new(inlet::store::sqlite::SqliteStore::open(&dir.path().join("c.db")).expect("opens"));
+    run(store.clone()).await;
+    store.close().await;
+}
