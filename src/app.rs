@@ -21,6 +21,7 @@ use crate::sources::WebhookIntake;
 use crate::sources::hydrate::Hydrator;
 use crate::sources::poll::Poller;
 use crate::store::Store;
+use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 use crate::telemetry::feed::Feed;
 use crate::workers::{Clock, DeliveryWorker, SystemClock, poll, retention};
@@ -36,11 +37,17 @@ pub struct App {
 }
 
 impl App {
-    /// Opens the configured store and binds `server.listen` and `admin.listen`.
+    /// Opens the configured store (SQLite, or PostgreSQL for `postgres://` URLs) and binds
+    /// `server.listen` and `admin.listen`.
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
-        let path = settings.storage.sqlite_path.clone();
-        let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path)).await??;
-        App::build_with(settings, Arc::new(store), Arc::new(SystemClock)).await
+        let store: Arc<dyn Store> = match &settings.storage.postgres_url {
+            Some(url) => Arc::new(PgStore::open(url.expose()).await?),
+            None => {
+                let path = settings.storage.sqlite_path.clone();
+                Arc::new(tokio::task::spawn_blocking(move || SqliteStore::open(&path)).await??)
+            }
+        };
+        App::build_with(settings, store, Arc::new(SystemClock)).await
     }
 
     /// As [`App::build`], with a store and a clock the caller made (tests inject faults and

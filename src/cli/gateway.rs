@@ -70,11 +70,13 @@ pub fn check(config: &Path) -> ExitCode {
         }
     };
     println!("{}: ok", config.display());
+    let store = match &settings.storage.postgres_url {
+        Some(_) => "PostgreSQL (storage.url)".to_string(),
+        None => settings.storage.sqlite_path.display().to_string(),
+    };
     println!(
-        "ingest: {}   admin: {}   store: {}",
-        settings.server.listen,
-        settings.admin.listen,
-        settings.storage.sqlite_path.display()
+        "ingest: {}   admin: {}   store: {store}",
+        settings.server.listen, settings.admin.listen
     );
     println!("sources:");
     for (name, source) in &settings.sources {

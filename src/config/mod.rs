@@ -77,7 +77,10 @@ pub struct AdminSettings {
 
 #[derive(Debug, Clone)]
 pub struct StorageSettings {
+    /// The SQLite file (the default backend); unused when `postgres_url` is set.
     pub sqlite_path: PathBuf,
+    /// `postgres://…`: several nodes share this database. Holds a password: never printed.
+    pub postgres_url: Option<Secret>,
     pub retention: Duration,
 }
 
@@ -170,11 +173,15 @@ impl Settings {
                 "required when admin.listen is not a loopback address",
             ));
         }
+        let url = root.storage.url.as_deref().unwrap_or("sqlite://inlet-data/inlet.db");
+        let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
         let storage = StorageSettings {
-            sqlite_path: storage_path(
-                root.storage.url.as_deref().unwrap_or("sqlite://inlet-data/inlet.db"),
-                base_dir,
-            )?,
+            sqlite_path: if postgres {
+                base_dir.join("inlet-data/inlet.db")
+            } else {
+                storage_path(url, base_dir)?
+            },
+            postgres_url: postgres.then(|| Secret::new(url)),
             retention: root.storage.retention.map_or(Duration::from_secs(14 * 86400), |d| d.0),
         };
 
@@ -378,15 +385,9 @@ fn check_name(name: &str, table: &str) -> Result<(), ConfigError> {
 }
 
 fn storage_path(url: &str, base_dir: &Path) -> Result<PathBuf, ConfigError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(ConfigError::at(
-            "storage.url",
-            "PostgreSQL storage is not available in this version; use sqlite://",
-        ));
-    }
     let rest = url
         .strip_prefix("sqlite://")
-        .ok_or_else(|| ConfigError::at("storage.url", format!("{url:?} is not a sqlite:// URL")))?;
+        .ok_or_else(|| ConfigError::at("storage.url", format!("{url:?} is not a sqlite:// or postgres:// URL")))?;
     if rest.is_empty() {
         return Err(ConfigError::at("storage.url", "no database file after sqlite://"));
     }

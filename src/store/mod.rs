@@ -4,6 +4,7 @@
 //! implementation lives in `sqlite/`; nothing SQLite-specific leaves this folder, so a
 //! PostgreSQL implementation can satisfy the same trait.
 
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -114,6 +115,10 @@ pub trait Store: Send + Sync {
     /// if no reset happened since the run read it): all in one transaction, durable before
     /// it returns.
     async fn poll_write(&self, write: PollWrite) -> Result<PollWritten, StoreError>;
+
+    /// Takes or renews this node's lease on poll source `source` until `until` (unix ms);
+    /// false while another node holds an unexpired one. One node polls a source at a time.
+    async fn poll_lease(&self, source: &str, until: i64, now: i64) -> Result<bool, StoreError>;
 
     /// Forgets a poll source's cursor; a run in flight will not commit its cursor.
     async fn reset_cursor(&self, source: &str) -> Result<(), StoreError>;

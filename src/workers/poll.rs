@@ -11,6 +11,11 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::Clock;
+
+/// A poll lease lasts this long unless renewed ...
+const LEASE: Duration = Duration::from_secs(60);
+/// ... and is renewed this often while a run goes on.
+const RENEW: Duration = Duration::from_secs(20);
 use crate::sources::poll::Poller;
 use crate::store::Store;
 
@@ -57,10 +62,50 @@ pub async fn run(
                 continue;
             }
         }
-        let outcome = tokio::select! {
-            () = shutdown.cancelled() => return,
-            outcome = poller.run_once(&state) => outcome,
+        // Whichever node polls, not sooner than `interval` after the last run of any node.
+        if let Some(last) = state.last_run_at {
+            let wait = last + interval.as_millis() as i64 - clock.now_ms();
+            if wait > 0 {
+                if !sleep(Duration::from_millis(wait as u64), &shutdown).await {
+                    return;
+                }
+                continue;
+            }
+        }
+        // One node polls a source at a time: take the lease, renew it while the run goes on.
+        let lease = |now: i64| store.poll_lease(&name, now + LEASE.as_millis() as i64, now);
+        match lease(clock.now_ms()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!(source = %name, "another node polls this source");
+                if !sleep(RENEW, &shutdown).await {
+                    return;
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(source = %name, error = %e, "cannot take the poll lease; retrying");
+                if !sleep(RENEW, &shutdown).await {
+                    return;
+                }
+                continue;
+            }
+        }
+        let run = poller.run_once(&state);
+        tokio::pin!(run);
+        let outcome = loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                outcome = &mut run => break Some(outcome),
+                () = tokio::time::sleep(RENEW) => {
+                    if !matches!(lease(clock.now_ms()).await, Ok(true)) {
+                        tracing::warn!(source = %name, "lost the poll lease mid-run; another node takes over");
+                        break None;
+                    }
+                }
+            }
         };
+        let Some(outcome) = outcome else { continue };
         let wait = match outcome {
             Ok(summary) => {
                 if failing.take().is_some() {

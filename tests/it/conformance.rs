@@ -328,3 +328,37 @@ async fn the_sqlite_store_passes_the_conformance_suite() {
     run(store.clone()).await;
     store.close().await;
 }
+
+/// PostgreSQL from INLET_TEST_POSTGRES (e.g. postgres://postgres@127.0.0.1/test), in a
+/// throw-away schema; `None` (and a note) without it.
+pub async fn postgres_store(label: &str) -> Option<(Arc<inlet::store::postgres::PgStore>, String, String)> {
+    let Some(url) = std::env::var("INLET_TEST_POSTGRES").ok().filter(|u| !u.is_empty()) else {
+        eprintln!("skipped: set INLET_TEST_POSTGRES=postgres://postgres@127.0.0.1/test to run the PostgreSQL tests");
+        return None;
+    };
+    let schema = format!("inlet_{label}_{}", uuid::Uuid::now_v7().simple());
+    let store = inlet::store::postgres::PgStore::open_in_schema(&url, &schema)
+        .await
+        .expect("PostgreSQL is reachable");
+    Some((Arc::new(store), url, schema))
+}
+
+/// Drops a schema `postgres_store` made.
+pub async fn drop_schema(url: &str, schema: &str) {
+    if let Ok(pool) = sqlx::PgPool::connect(url).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE")))
+            .execute(&pool)
+            .await;
+        pool.close().await;
+    }
+}
+
+#[tokio::test]
+async fn the_postgres_store_passes_the_conformance_suite() {
+    let Some((store, url, schema)) = postgres_store("conformance").await else {
+        return;
+    };
+    run(store.clone()).await;
+    store.close().await;
+    drop_schema(&url, &schema).await;
+}

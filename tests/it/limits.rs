@@ -164,6 +164,9 @@ impl Store for FaultyStore {
     async fn poll_write(&self, write: PollWrite) -> Result<PollWritten, StoreError> {
         self.inner.poll_write(write).await
     }
+    async fn poll_lease(&self, source: &str, until: i64, now: i64) -> Result<bool, StoreError> {
+        self.inner.poll_lease(source, until, now).await
+    }
     async fn reset_cursor(&self, source: &str) -> Result<(), StoreError> {
         self.inner.reset_cursor(source).await
     }

@@ -19,6 +19,7 @@
 //! - `dashboard`: login cookie, pages, CSRF-protected replay, escaping.
 //! - `nats`: the JetStream destination (INLET_TEST_NATS names the server; else skipped).
 //! - `conformance`: one store suite for every backend (SQLite here; PostgreSQL with INLET_TEST_POSTGRES).
+//! - `nodes`: two nodes on one PostgreSQL database (INLET_TEST_POSTGRES; else skipped).
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
 
 mod admin_api;
@@ -34,6 +35,7 @@ mod ingest;
 mod limits;
 mod metrics;
 mod nats;
+mod nodes;
 mod openapi;
 mod poll;
 mod presets;

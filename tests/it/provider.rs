@@ -35,6 +35,10 @@ struct Inner {
     script: Mutex<HashMap<usize, Scripted>>,
     calls: Mutex<Vec<Call>>,
     page_size: usize,
+    /// Every `/items` answer waits this long (0 = none).
+    delay_ms: std::sync::atomic::AtomicU64,
+    in_flight: std::sync::atomic::AtomicUsize,
+    max_in_flight: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Clone)]
@@ -68,6 +72,18 @@ impl FakeApi {
             .lock()
             .expect("items")
             .push(json!({ "id": id, "updated": updated, "type": "item.updated" }));
+    }
+
+    /// Makes every `/items` answer wait `d`.
+    pub fn delay_all(&self, d: Duration) {
+        self.inner
+            .delay_ms
+            .store(d.as_millis() as u64, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The most `/items` calls that were answered at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.inner.max_in_flight.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Sets the current state of object `id` (served at `/objects/{id}`).
@@ -130,7 +146,20 @@ async fn play(answer: Option<Scripted>) -> Option<Response> {
 }
 
 async fn items(State(inner): State<Arc<Inner>>, Query(q): Query<HashMap<String, String>>) -> Response {
-    if let Some(r) = play(record(&inner, "/items", &q)).await {
+    use std::sync::atomic::Ordering::SeqCst;
+    let now = inner.in_flight.fetch_add(1, SeqCst) + 1;
+    inner.max_in_flight.fetch_max(now, SeqCst);
+    let delay = inner.delay_ms.load(SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    let answer = page(&inner, q).await;
+    inner.in_flight.fetch_sub(1, SeqCst);
+    answer
+}
+
+async fn page(inner: &Inner, q: HashMap<String, String>) -> Response {
+    if let Some(r) = play(record(inner, "/items", &q)).await {
         return r;
     }
     let mut list = inner.items.lock().expect("items").clone();

@@ -270,6 +270,11 @@ impl Store for SqliteStore {
         self.task_with(durable, move |tx| poll::write(tx, &write)).await
     }
 
+    async fn poll_lease(&self, _source: &str, _until: i64, _now: i64) -> Result<bool, StoreError> {
+        // One process owns a SQLite file: its pollers never compete.
+        Ok(true)
+    }
+
     async fn reset_cursor(&self, source: &str) -> Result<(), StoreError> {
         let source = source.to_string();
         self.task_with(true, move |tx| poll::reset_cursor(tx, &source)).await

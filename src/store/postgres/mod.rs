@@ -1,0 +1,286 @@
+//! The PostgreSQL store: the same `trait Store` for several `inlet serve` nodes sharing one
+//! database. No writer thread: PostgreSQL serialises what must be (the unique
+//! (group, key) for dedupe, `FOR UPDATE SKIP LOCKED` for claims) and commits durably.
+//! Leases carry the node's name and expire, so a killed node's deliveries come back to
+//! the others; nothing is released on open. Migrations are embedded and take PostgreSQL's
+//! migration lock, so nodes may start together.
+
+mod poll;
+mod queue;
+mod reads;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use super::{Store, StoreError, WriteStats};
+use crate::domain::{
+    Claim, Completion, DeliveryKey, DestinationStats, EventFilter, EventPage, Ingested, NewEvent, PollState, PollWrite,
+    PollWritten, RejectedPage, RejectedRequest, ReplaySelection, StoredEvent,
+};
+
+/// Rejected-request rows kept; older ones are trimmed every 256 records.
+const REJECTED_KEEP: i64 = 10_000;
+
+pub struct PgStore {
+    pool: PgPool,
+    /// This node's name, written into the leases it takes.
+    node: String,
+    ingests: AtomicU64,
+    rejected_since_trim: Arc<AtomicU64>,
+}
+
+pub(crate) fn unavailable(e: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+impl PgStore {
+    /// Connects to `url` (any libpq-style URL) and migrates.
+    pub async fn open(url: &str) -> Result<PgStore, StoreError> {
+        let options: PgConnectOptions = url
+            .parse()
+            .map_err(|e: sqlx::Error| StoreError::Open(format!("storage.url: {e}")))?;
+        PgStore::connect(options).await
+    }
+
+    /// As [`PgStore::open`], inside `schema` (created if missing): tests isolate themselves so.
+    pub async fn open_in_schema(url: &str, schema: &str) -> Result<PgStore, StoreError> {
+        let options: PgConnectOptions = url
+            .parse()
+            .map_err(|e: sqlx::Error| StoreError::Open(format!("storage.url: {e}")))?;
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| StoreError::Open(e.to_string()))?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")))
+            .execute(&admin)
+            .await
+            .map_err(|e| StoreError::Open(e.to_string()))?;
+        admin.close().await;
+        PgStore::connect(options.options([("search_path", schema)])).await
+    }
+
+    async fn connect(options: PgConnectOptions) -> Result<PgStore, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Open(format!("cannot connect to PostgreSQL: {e}")))?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Open(format!("migrations: {e}")))?;
+        let node = format!(
+            "{}-{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "node".into()),
+            uuid::Uuid::now_v7().simple()
+        );
+        Ok(PgStore {
+            pool,
+            node,
+            ingests: AtomicU64::new(0),
+            rejected_since_trim: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ingest(&self, event: NewEvent) -> Result<Ingested, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let answer = queue::insert_event(&mut tx, &event).await.map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        self.ingests.fetch_add(1, Ordering::Relaxed);
+        Ok(answer)
+    }
+
+    fn record_rejected(&self, rejected: RejectedRequest) {
+        let pool = self.pool.clone();
+        let count = self.rejected_since_trim.clone();
+        tokio::spawn(async move {
+            let headers = serde_json::to_string(&rejected.headers).unwrap_or_else(|_| "[]".into());
+            let inserted =
+                sqlx::query("INSERT INTO rejected (source, error, at, headers, body_size) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&rejected.source)
+                    .bind(&rejected.error)
+                    .bind(rejected.at)
+                    .bind(headers)
+                    .bind(rejected.body_size as i64)
+                    .execute(&pool)
+                    .await;
+            if let Err(e) = inserted {
+                tracing::warn!(error = %e, "rejected-request record dropped");
+            }
+            if count.fetch_add(1, Ordering::Relaxed) % 256 == 255 {
+                let _ = sqlx::query("DELETE FROM rejected WHERE id <= (SELECT MAX(id) FROM rejected) - $1")
+                    .bind(REJECTED_KEEP)
+                    .execute(&pool)
+                    .await;
+            }
+        });
+    }
+
+    async fn claim(
+        &self,
+        destination: &str,
+        now: i64,
+        limit: usize,
+        lease_until: i64,
+    ) -> Result<Vec<Claim>, StoreError> {
+        queue::claim(&self.pool, &self.node, destination, now, limit, lease_until)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn complete(&self, completions: Vec<Completion>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        for c in &completions {
+            queue::complete(&mut tx, c).await.map_err(unavailable)?;
+        }
+        tx.commit().await.map_err(unavailable)
+    }
+
+    async fn next_due(&self, destination: &str) -> Result<Option<i64>, StoreError> {
+        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM deliveries WHERE destination = $1 AND state = 'pending'")
+            .bind(destination)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn release(&self, keys: Vec<DeliveryKey>) -> Result<(), StoreError> {
+        for k in keys {
+            sqlx::query("UPDATE deliveries SET lease_until = NULL, lease_owner = NULL WHERE event_seq = $1 AND destination = $2")
+                .bind(k.event_seq)
+                .bind(&k.destination)
+                .execute(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    async fn prune(&self, before: i64, limit: usize) -> Result<usize, StoreError> {
+        queue::prune(&self.pool, before, limit).await.map_err(unavailable)
+    }
+
+    async fn event(&self, id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        reads::event(&self.pool, id).await.map_err(unavailable)
+    }
+
+    async fn event_ids(&self, limit: usize) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar("SELECT id FROM events ORDER BY seq LIMIT $1")
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn rejected(&self, limit: usize) -> Result<Vec<RejectedRequest>, StoreError> {
+        Ok(reads::rejected_page(&self.pool, None, limit)
+            .await
+            .map_err(unavailable)?
+            .items
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect())
+    }
+
+    async fn list_events(
+        &self,
+        filter: EventFilter,
+        before: Option<i64>,
+        limit: usize,
+    ) -> Result<EventPage, StoreError> {
+        reads::list_events(&self.pool, &filter, before, limit)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn replay(&self, selection: ReplaySelection, now: i64) -> Result<u64, StoreError> {
+        queue::replay(&self.pool, &selection, now).await.map_err(unavailable)
+    }
+
+    async fn count_replay(
+        &self,
+        filter: EventFilter,
+        state: String,
+        destination: Option<String>,
+    ) -> Result<u64, StoreError> {
+        reads::count_replay(&self.pool, &filter, &state, destination.as_deref())
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn rejected_page(&self, before: Option<i64>, limit: usize) -> Result<RejectedPage, StoreError> {
+        reads::rejected_page(&self.pool, before, limit)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn destination_stats(&self) -> Result<Vec<DestinationStats>, StoreError> {
+        reads::destination_stats(&self.pool).await.map_err(unavailable)
+    }
+
+    async fn poll_state(&self, source: &str) -> Result<PollState, StoreError> {
+        poll::state(&self.pool, source).await.map_err(unavailable)
+    }
+
+    async fn poll_states(&self) -> Result<Vec<(String, PollState)>, StoreError> {
+        poll::states(&self.pool).await.map_err(unavailable)
+    }
+
+    async fn poll_write(&self, write: PollWrite) -> Result<PollWritten, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let written = poll::write(&mut tx, &write).await.map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(written)
+    }
+
+    async fn poll_lease(&self, source: &str, until: i64, now: i64) -> Result<bool, StoreError> {
+        let taken: Option<String> = sqlx::query_scalar(
+            "INSERT INTO poll_state (source, lease_owner, lease_until) VALUES ($1, $2, $3)
+             ON CONFLICT (source) DO UPDATE SET lease_owner = $2, lease_until = $3
+             WHERE poll_state.lease_owner IS NULL OR poll_state.lease_owner = $2 OR poll_state.lease_until < $4
+             RETURNING source",
+        )
+        .bind(source)
+        .bind(&self.node)
+        .bind(until)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(taken.is_some())
+    }
+
+    async fn reset_cursor(&self, source: &str) -> Result<(), StoreError> {
+        poll::reset_cursor(&self.pool, source).await.map_err(unavailable)
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    fn write_stats(&self) -> WriteStats {
+        let n = self.ingests.load(Ordering::Relaxed);
+        WriteStats { commits: n, ops: n }
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

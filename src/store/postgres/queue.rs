@@ -1,0 +1,300 @@
+//! The delivery queue on PostgreSQL: insert an event with its deliveries (dedupe by the
+//! unique (group, key)), claim with a `MATERIALIZED` CTE and `FOR UPDATE SKIP LOCKED` (so
+//! nodes never take the same delivery, and an ordered key only at its head), complete,
+//! replay and prune.
+
+use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
+
+use super::reads::{conditions, event_records};
+use crate::domain::compare::compare_values;
+use crate::domain::{Claim, Completion, DeliveryKey, DeliveryState, Ingested, NewEvent, NextStep, ReplaySelection};
+
+pub async fn insert_event(tx: &mut Transaction<'_, Postgres>, e: &NewEvent) -> sqlx::Result<Ingested> {
+    let headers = serde_json::to_string(&e.headers).unwrap_or_else(|_| "[]".into());
+    let seq: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO events (id, source, dedupe_group, dedupe_key, type, via, received_at, occurred_at, content_type, headers, body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (dedupe_group, dedupe_key) DO NOTHING RETURNING seq",
+    )
+    .bind(&e.id)
+    .bind(&e.source)
+    .bind(&e.dedupe_group)
+    .bind(&e.dedupe_key)
+    .bind(&e.event_type)
+    .bind(e.via.as_str())
+    .bind(e.received_at)
+    .bind(e.occurred_at)
+    .bind(&e.content_type)
+    .bind(headers)
+    .bind(&e.body[..])
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(seq) = seq else {
+        let first: String = sqlx::query_scalar("SELECT id FROM events WHERE dedupe_group = $1 AND dedupe_key = $2")
+            .bind(&e.dedupe_group)
+            .bind(&e.dedupe_key)
+            .fetch_one(&mut **tx)
+            .await?;
+        return Ok(Ingested {
+            id: first,
+            duplicate: true,
+        });
+    };
+    for d in &e.destinations {
+        let (key, at, version) = match &d.order {
+            Some(o) => (Some(o.key.as_str()), Some(o.at), o.version.as_deref()),
+            None => (None, None, None),
+        };
+        sqlx::query(
+            "INSERT INTO deliveries (event_seq, destination, state, attempts, next_attempt_at, updated_at, order_key, order_at, order_version)
+             VALUES ($1, $2, 'pending', 0, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(seq)
+        .bind(&d.destination)
+        .bind(d.due_at)
+        .bind(e.received_at)
+        .bind(key)
+        .bind(at)
+        .bind(version)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(Ingested {
+        id: e.id.clone(),
+        duplicate: false,
+    })
+}
+
+fn newer(a: &str, b: &str) -> bool {
+    match (serde_json::from_str(a), serde_json::from_str(b)) {
+        (Ok(x), Ok(y)) => compare_values(&x, &y) == std::cmp::Ordering::Greater,
+        _ => a > b,
+    }
+}
+
+/// Leases due deliveries for `node`: free or expired leases, ordered keys at their head;
+/// stale heads end as `skipped_stale` instead.
+pub async fn claim(
+    pool: &PgPool,
+    node: &str,
+    destination: &str,
+    now: i64,
+    limit: usize,
+    lease_until: i64,
+) -> sqlx::Result<Vec<Claim>> {
+    let mut tx = pool.begin().await?;
+    let rows = sqlx::query(
+        "WITH due AS MATERIALIZED (
+            SELECT d.event_seq, d.destination FROM deliveries d
+            WHERE d.destination = $1 AND d.state = 'pending' AND d.next_attempt_at <= $2
+              AND (d.lease_until IS NULL OR d.lease_until < $2)
+              AND (d.order_key IS NULL OR NOT EXISTS (
+                   SELECT 1 FROM deliveries o
+                   WHERE o.destination = d.destination AND o.order_key = d.order_key AND o.state = 'pending'
+                     AND (o.order_at, o.event_seq) < (d.order_at, d.event_seq)))
+            ORDER BY d.next_attempt_at LIMIT $3
+            FOR UPDATE SKIP LOCKED)
+         UPDATE deliveries d SET lease_until = $4, lease_owner = $5
+         FROM due WHERE d.event_seq = due.event_seq AND d.destination = due.destination
+         RETURNING d.event_seq, d.attempts, d.order_key, d.order_version",
+    )
+    .bind(destination)
+    .bind(now)
+    .bind(limit as i64)
+    .bind(lease_until)
+    .bind(node)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut keep: Vec<(i64, u32)> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let seq: i64 = row.try_get(0)?;
+        let steps: i32 = row.try_get(1)?;
+        let key: Option<String> = row.try_get(2)?;
+        let version: Option<String> = row.try_get(3)?;
+        if let (Some(key), Some(version)) = (&key, &version) {
+            let last: Option<String> =
+                sqlx::query_scalar("SELECT version FROM order_versions WHERE destination = $1 AND order_key = $2")
+                    .bind(destination)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(last) = last.filter(|last| !newer(version, last)) {
+                sqlx::query(
+                    "UPDATE deliveries SET state = 'skipped_stale', last_error = $3, updated_at = $4,
+                            lease_until = NULL, lease_owner = NULL
+                     WHERE event_seq = $1 AND destination = $2",
+                )
+                .bind(seq)
+                .bind(destination)
+                .bind(format!(
+                    "stale: version {version} is not newer than {last}, already delivered"
+                ))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                continue;
+            }
+        }
+        keep.push((seq, steps.max(0) as u32));
+    }
+    let seqs: Vec<i64> = keep.iter().map(|(s, _)| *s).collect();
+    let events = event_records(&mut tx, &seqs).await?;
+    tx.commit().await?;
+    Ok(keep
+        .into_iter()
+        .filter_map(|(seq, steps_used)| {
+            let event = events.iter().find(|(s, _)| *s == seq)?.1.clone();
+            Some(Claim {
+                key: DeliveryKey {
+                    event_seq: seq,
+                    destination: destination.to_string(),
+                },
+                steps_used,
+                event,
+            })
+        })
+        .collect())
+}
+
+pub async fn complete(tx: &mut Transaction<'_, Postgres>, c: &Completion) -> sqlx::Result<()> {
+    let (key, attempt) = (&c.key, &c.attempt);
+    sqlx::query(
+        "INSERT INTO attempts (event_seq, destination, at, status_code, latency_ms, error, response_excerpt)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(key.event_seq)
+    .bind(&key.destination)
+    .bind(attempt.at)
+    .bind(attempt.status_code.map(i32::from))
+    .bind(attempt.latency_ms)
+    .bind(&attempt.error)
+    .bind(&attempt.response_excerpt)
+    .execute(&mut **tx)
+    .await?;
+    let (state, next_at, error) = match &c.next {
+        NextStep::Delivered => {
+            record_version(tx, key).await?;
+            (DeliveryState::Delivered, None, None)
+        }
+        NextStep::RetryAt { at, .. } => (DeliveryState::Pending, Some(*at), attempt.error.clone()),
+        NextStep::Dead { reason } => (DeliveryState::Dead, None, Some(reason.clone())),
+    };
+    sqlx::query(
+        "UPDATE deliveries SET state = $3, attempts = $4, next_attempt_at = COALESCE($5, next_attempt_at),
+                last_error = COALESCE($6, last_error), lease_until = NULL, lease_owner = NULL, updated_at = $7
+         WHERE event_seq = $1 AND destination = $2",
+    )
+    .bind(key.event_seq)
+    .bind(&key.destination)
+    .bind(state.as_str())
+    .bind(c.steps_used as i32)
+    .bind(next_at)
+    .bind(error)
+    .bind(attempt.at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn record_version(tx: &mut Transaction<'_, Postgres>, key: &DeliveryKey) -> sqlx::Result<()> {
+    let row = sqlx::query("SELECT order_key, order_version FROM deliveries WHERE event_seq = $1 AND destination = $2")
+        .bind(key.event_seq)
+        .bind(&key.destination)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else { return Ok(()) };
+    let (Some(order_key), Some(version)) = (
+        row.try_get::<Option<String>, _>(0)?,
+        row.try_get::<Option<String>, _>(1)?,
+    ) else {
+        return Ok(());
+    };
+    let last: Option<String> =
+        sqlx::query_scalar("SELECT version FROM order_versions WHERE destination = $1 AND order_key = $2 FOR UPDATE")
+            .bind(&key.destination)
+            .bind(&order_key)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if last.is_some_and(|last| !newer(&version, &last)) {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO order_versions (destination, order_key, version) VALUES ($1, $2, $3)
+         ON CONFLICT (destination, order_key) DO UPDATE SET version = excluded.version",
+    )
+    .bind(&key.destination)
+    .bind(order_key)
+    .bind(version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn replay(pool: &PgPool, selection: &ReplaySelection, now: i64) -> sqlx::Result<u64> {
+    const REQUEUE: &str = "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ";
+    const REST: &str = ", lease_until = NULL, lease_owner = NULL, last_error = NULL, updated_at = ";
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(REQUEUE);
+    q.push_bind(now).push(REST).push_bind(now);
+    match selection {
+        ReplaySelection::Event { id, destination } => {
+            q.push(" WHERE event_seq = (SELECT seq FROM events WHERE id = ")
+                .push_bind(id.clone())
+                .push(") AND state <> 'pending'");
+            if let Some(d) = destination {
+                q.push(" AND destination = ").push_bind(d.clone());
+            }
+        }
+        ReplaySelection::Matching {
+            filter,
+            state,
+            destination,
+            limit,
+        } => {
+            q.push(
+                " WHERE (event_seq, destination) IN (SELECT d.event_seq, d.destination FROM deliveries d
+                   JOIN events e ON e.seq = d.event_seq WHERE d.state = ",
+            )
+            .push_bind(state.clone());
+            if let Some(d) = destination {
+                q.push(" AND d.destination = ").push_bind(d.clone());
+            }
+            conditions(&mut q, filter);
+            if let Some(l) = limit {
+                q.push(" LIMIT ").push_bind(*l as i64);
+            }
+            q.push(")");
+        }
+    }
+    Ok(q.build().execute(pool).await?.rows_affected())
+}
+
+pub async fn prune(pool: &PgPool, before: i64, limit: usize) -> sqlx::Result<usize> {
+    let mut tx = pool.begin().await?;
+    let seqs: Vec<i64> = sqlx::query_scalar(
+        "SELECT seq FROM events e WHERE received_at < $1
+           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.state = 'pending')
+         ORDER BY seq LIMIT $2",
+    )
+    .bind(before)
+    .bind(limit as i64)
+    .fetch_all(&mut *tx)
+    .await?;
+    for table in ["attempts", "deliveries"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE event_seq = ANY($1)"
+        )))
+        .bind(&seqs)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("DELETE FROM events WHERE seq = ANY($1)")
+        .bind(&seqs)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM rejected WHERE at < $1")
+        .bind(before)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(seqs.len())
+}
