@@ -123,3 +123,124 @@ idle_interval = "1s"
     assert_eq!(api.max_in_flight(), 1, "never two nodes at once");
     drop_schema(&url, &schema).await;
 }
+
+/// A node as a child process on the shared schema (its URL sets the search_path).
+fn child_node(dir: &std::path::Path, name: &str, url: &str, schema: &str, receiver: &str) -> crate::support::Child {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let db = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    let config = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            r#"[server]
+listen = "127.0.0.1:0"
+[admin]
+listen = "127.0.0.1:0"
+[storage]
+url = "{db}"
+[sources.shop]
+scheme = "standard"
+secrets = ["{SECRET}"]
+[destinations.app]
+kind = "http"
+url = "{receiver}"
+concurrency = 16
+timeout = "1s"
+retry = ["0s", "1s", "1s", "1s", "1s"]
+[[routes]]
+from = ["shop"]
+to = ["app"]
+"#
+        ),
+    )
+    .expect("config");
+    crate::support::Child::serve(&config, &[])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_events_on_two_nodes_one_killed_all_delivered_duplicates_only_from_its_attempts_in_flight() {
+    crate::support::init();
+    let Some((first, url, schema)) = postgres_store("kill").await else {
+        return;
+    };
+    first.close().await;
+    let receiver = Receiver::start().await;
+    receiver.always(crate::receiver::Reply {
+        status: 200,
+        retry_after: None,
+        delay: Duration::from_millis(5),
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut a = child_node(dir.path(), "a", &url, &schema, &receiver.url);
+    let b = child_node(dir.path(), "b", &url, &schema, &receiver.url);
+    let total = 10_000;
+    let client = reqwest::Client::new();
+    let mut posts = tokio::task::JoinSet::new();
+    for chunk in 0..16 {
+        let (client, a, b) = (client.clone(), a.ingest.clone(), b.ingest.clone());
+        posts.spawn(async move {
+            let mut acked = 0;
+            for n in (chunk..total).step_by(16) {
+                let body = format!(r#"{{"n":{n}}}"#);
+                let headers = signed(
+                    &SchemeSpec::Standard,
+                    SECRET,
+                    body.as_bytes(),
+                    now(),
+                    &format!("k{n}"),
+                    "",
+                );
+                let base = if n % 2 == 0 { &a } else { &b };
+                let mut req = client.post(format!("{base}/webhooks/shop")).body(body);
+                for (k, v) in &headers {
+                    req = req.header(k, v);
+                }
+                if req.send().await.is_ok_and(|r| r.status().is_success()) {
+                    acked += 1;
+                }
+            }
+            acked
+        });
+    }
+    let mut acked = 0;
+    while let Some(n) = posts.join_next().await {
+        acked += n.expect("joins");
+    }
+    assert_eq!(acked, total, "both nodes acknowledged every event");
+    // Kill node a while both deliver.
+    let started = std::time::Instant::now();
+    while receiver.received().len() < total / 3 && started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    a.process.kill().expect("SIGKILL");
+    a.process.wait().expect("reaped");
+    let at_kill = receiver.received().len();
+    assert!(at_kill < total, "killed mid-delivery ({at_kill})");
+
+    // Node b finishes, taking over a's leases once they expire (timeout 1 s + 30 s).
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(120) {
+        seen.clear();
+        for r in receiver.received() {
+            let e: serde_json::Value = serde_json::from_slice(&r.body).expect("envelope");
+            *seen.entry(e["id"].as_str().unwrap_or("").to_string()).or_default() += 1;
+        }
+        if seen.len() == total {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let duplicates: usize = seen.values().map(|n| n - 1).sum();
+    eprintln!(
+        "delivered {} distinct, {duplicates} duplicates, {at_kill} received at the kill",
+        seen.len()
+    );
+    assert_eq!(seen.len(), total, "every event delivered");
+    assert!(
+        duplicates <= 16,
+        "duplicates only from node a's attempts in flight (≤ its concurrency): {duplicates}"
+    );
+    drop(b);
+    drop_schema(&url, &schema).await;
+}
