@@ -203,7 +203,12 @@ fn every_example_config_passes_check_with_its_variables_set() {
         cmd.args(["check", "-c"]).arg(&path);
         for part in text.split("${").skip(1) {
             let name = part.split('}').next().expect("a name");
-            cmd.env(name, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+            let value = if name == "DATABASE_URL" {
+                "postgres://inlet@127.0.0.1/inlet"
+            } else {
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+            };
+            cmd.env(name, value);
         }
         let out = cmd.output().expect("runs");
         assert_eq!(
