@@ -14,9 +14,9 @@ use super::load::{Load, load};
 use super::process::{gateway, rss_kib, stop};
 
 #[derive(Default)]
-struct Counter {
-    up: AtomicBool,
-    delivered: AtomicU64,
+pub struct Counter {
+    pub up: AtomicBool,
+    pub delivered: AtomicU64,
 }
 
 async fn receive(State(c): State<Arc<Counter>>) -> StatusCode {
@@ -28,7 +28,7 @@ async fn receive(State(c): State<Arc<Counter>>) -> StatusCode {
     }
 }
 
-async fn start_receiver() -> (Arc<Counter>, String) {
+pub async fn start_receiver() -> (Arc<Counter>, String) {
     let counter = Arc::new(Counter::default());
     counter.up.store(true, Ordering::SeqCst);
     let app = axum::Router::new().fallback(receive).with_state(counter.clone());
@@ -40,7 +40,7 @@ async fn start_receiver() -> (Arc<Counter>, String) {
 
 /// Waits until the receiver has `n` deliveries; returns when the last arrived, sampling
 /// the gateway's RSS meanwhile (the maximum seen, in KiB).
-async fn wait_delivered(counter: &Counter, n: u64, pid: u32, limit: Duration) -> (Option<Instant>, u64) {
+pub async fn wait_delivered(counter: &Counter, n: u64, pid: u32, limit: Duration) -> (Option<Instant>, u64) {
     let started = Instant::now();
     let mut max_rss = 0;
     while started.elapsed() < limit {

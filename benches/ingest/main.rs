@@ -13,10 +13,12 @@
 //!
 //! Load generator, receiver and gateway share this machine's cores. Knobs (env):
 //! BENCH_SECONDS (default 10), BENCH_CONCURRENCY (a list, default "64,256"),
-//! BENCH_PHASES ("ingest,e2e"), BENCH_BACKLOG (default 100000).
+//! BENCH_PHASES ("ingest,e2e"; add "postgres" for one and two nodes on PostgreSQL, see
+//! `nodes.rs`), BENCH_BACKLOG (default 100000).
 
 mod e2e;
 mod load;
+mod nodes;
 mod process;
 
 use std::time::Duration;
@@ -42,6 +44,9 @@ fn main() {
     }
     if phases.contains("e2e") {
         e2e::run(&rt);
+    }
+    if phases.contains("postgres") {
+        nodes::run(&rt);
     }
 }
 

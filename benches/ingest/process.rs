@@ -72,9 +72,15 @@ pub fn bare_server() {
 /// Writes a config with the Stripe source and `extra` into `dir` and starts the release
 /// gateway on it.
 pub fn gateway(dir: &std::path::Path, extra: &str) -> (std::process::Child, String) {
-    let config = dir.join("inlet.toml");
+    gateway_on(dir, "inlet.toml", "sqlite://inlet.db", extra)
+}
+
+/// As [`gateway`], on the store at `storage` (a sqlite:// or postgres:// URL), with its
+/// config written to `dir/name`.
+pub fn gateway_on(dir: &std::path::Path, name: &str, storage: &str, extra: &str) -> (std::process::Child, String) {
+    let config = dir.join(name);
     let text = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\n[admin]\nlisten = \"127.0.0.1:0\"\n[storage]\nurl = \"sqlite://inlet.db\"\n\
+        "[server]\nlisten = \"127.0.0.1:0\"\n[admin]\nlisten = \"127.0.0.1:0\"\n[storage]\nurl = \"{storage}\"\n\
          [sources.stripe]\nscheme = \"stripe\"\nsecrets = [\"{}\"]\n{extra}",
         super::load::SECRET
     );
