@@ -197,6 +197,14 @@ pub struct Child {
     pub logs: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
+/// A child left running would outlive the test run: kill it when the test drops it.
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
 impl Child {
     pub fn serve(config: &Path, extra_env: &[(&str, &str)]) -> Child {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_inlet"));
