@@ -179,6 +179,8 @@ impl App {
         };
         tracing::info!(ingest = %self.ingest_addr(), admin = %self.admin_addr(), "inlet is listening");
 
+        let (store, wake, stop) = (self.state.store.clone(), self.state.wakeup.clone(), shutdown.clone());
+        tokio::spawn(async move { store.listen(wake, stop).await });
         let closing = self.state.closing.clone();
         let stopping = shutdown.clone();
         tokio::spawn(async move {

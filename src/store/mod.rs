@@ -123,6 +123,12 @@ pub trait Store: Send + Sync {
     /// Forgets a poll source's cursor; a run in flight will not commit its cursor.
     async fn reset_cursor(&self, source: &str) -> Result<(), StoreError>;
 
+    /// Wakes `wake` when another node stores an event or re-queues deliveries (PostgreSQL's
+    /// LISTEN/NOTIFY). Only a hint: workers also look on their own schedule. Until
+    /// `shutdown`. A single-node store has nothing to listen to.
+    async fn listen(&self, _wake: std::sync::Arc<tokio::sync::Notify>, _shutdown: tokio_util::sync::CancellationToken) {
+    }
+
     /// Ok while the store can commit.
     async fn ready(&self) -> Result<(), StoreError>;
 

@@ -2,8 +2,9 @@
 //! database. No writer thread: PostgreSQL serialises what must be (the unique
 //! (group, key) for dedupe, `FOR UPDATE SKIP LOCKED` for claims) and commits durably.
 //! Leases carry the node's name and expire, so a killed node's deliveries come back to
-//! the others; nothing is released on open. Migrations are embedded and take PostgreSQL's
-//! migration lock, so nodes may start together.
+//! the others; nothing is released on open. LISTEN/NOTIFY only hints other nodes' workers
+//! that work is due. Migrations are embedded and take PostgreSQL's migration lock, so
+//! nodes may start together.
 
 mod poll;
 mod queue;
@@ -21,6 +22,9 @@ use crate::domain::{
     Claim, Completion, DeliveryKey, DestinationStats, EventFilter, EventPage, Ingested, NewEvent, PollState, PollWrite,
     PollWritten, RejectedPage, RejectedRequest, ReplaySelection, StoredEvent,
 };
+
+/// The LISTEN/NOTIFY channel that tells other nodes new work is due.
+const CHANNEL: &str = "inlet_work";
 
 /// Rejected-request rows kept; older ones are trimmed every 256 records.
 const REJECTED_KEEP: i64 = 10_000;
@@ -98,6 +102,13 @@ impl Store for PgStore {
     async fn ingest(&self, event: NewEvent) -> Result<Ingested, StoreError> {
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
         let answer = queue::insert_event(&mut tx, &event).await.map_err(unavailable)?;
+        if !answer.duplicate && !event.destinations.is_empty() {
+            // Sent at commit: a hint for the other nodes' delivery workers.
+            sqlx::query(sqlx::AssertSqlSafe(format!("NOTIFY {CHANNEL}")))
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+        }
         tx.commit().await.map_err(unavailable)?;
         self.ingests.fetch_add(1, Ordering::Relaxed);
         Ok(answer)
@@ -207,7 +218,13 @@ impl Store for PgStore {
     }
 
     async fn replay(&self, selection: ReplaySelection, now: i64) -> Result<u64, StoreError> {
-        queue::replay(&self.pool, &selection, now).await.map_err(unavailable)
+        let n = queue::replay(&self.pool, &selection, now).await.map_err(unavailable)?;
+        if n > 0 {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("NOTIFY {CHANNEL}")))
+                .execute(&self.pool)
+                .await;
+        }
+        Ok(n)
     }
 
     async fn count_replay(
@@ -265,6 +282,30 @@ impl Store for PgStore {
 
     async fn reset_cursor(&self, source: &str) -> Result<(), StoreError> {
         poll::reset_cursor(&self.pool, source).await.map_err(unavailable)
+    }
+
+    async fn listen(&self, wake: Arc<tokio::sync::Notify>, shutdown: tokio_util::sync::CancellationToken) {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&self.pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "no LISTEN connection: other nodes' events are found by polling only");
+                return;
+            }
+        };
+        if let Err(e) = listener.listen(CHANNEL).await {
+            tracing::warn!(error = %e, "cannot LISTEN: other nodes' events are found by polling only");
+            return;
+        }
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                got = listener.recv() => match got {
+                    Ok(_) => wake.notify_waiters(),
+                    // The listener reconnects by itself; wait a little before trying again.
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+                },
+            }
+        }
     }
 
     async fn ready(&self) -> Result<(), StoreError> {
