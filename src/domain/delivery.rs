@@ -113,3 +113,36 @@ pub struct DestinationStats {
     /// When the oldest pending delivery's event was received (unix ms).
     pub oldest_pending_at: Option<i64>,
 }
+
+impl DestinationStats {
+    /// Per destination, from (destination, state, count) rows and (destination, oldest
+    /// pending received time) rows.
+    pub fn tally(counts: Vec<(String, String, u64)>, oldest: Vec<(String, Option<i64>)>) -> Vec<DestinationStats> {
+        let mut out: Vec<DestinationStats> = Vec::new();
+        for (destination, state, n) in counts {
+            let i = match out.iter().position(|s| s.destination == destination) {
+                Some(i) => i,
+                None => {
+                    out.push(DestinationStats {
+                        destination,
+                        ..DestinationStats::default()
+                    });
+                    out.len() - 1
+                }
+            };
+            match state.as_str() {
+                "pending" => out[i].pending = n,
+                "delivered" => out[i].delivered = n,
+                "dead" => out[i].dead = n,
+                "skipped_stale" => out[i].skipped_stale = n,
+                _ => {}
+            }
+        }
+        for (destination, at) in oldest {
+            if let Some(s) = out.iter_mut().find(|s| s.destination == destination) {
+                s.oldest_pending_at = at;
+            }
+        }
+        out
+    }
+}

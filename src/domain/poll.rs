@@ -40,6 +40,23 @@ impl PollCounts {
         self.recovered += d.recovered;
     }
 
+    /// The counters in the column order both stores use: runs, requests, empty polls,
+    /// items, new events, duplicates, rate-limited, errors, rejected items, recovered.
+    pub fn from_columns(c: [u64; 10]) -> PollCounts {
+        PollCounts {
+            runs: c[0],
+            requests: c[1],
+            empty_polls: c[2],
+            items: c[3],
+            new_events: c[4],
+            duplicates: c[5],
+            rate_limited: c[6],
+            errors: c[7],
+            rejected_items: c[8],
+            recovered: c[9],
+        }
+    }
+
     /// Requests per new event (`None` before the first new event).
     pub fn requests_per_new_event(&self) -> Option<f64> {
         (self.new_events > 0).then(|| self.requests as f64 / self.new_events as f64)

@@ -214,43 +214,20 @@ pub async fn rejected_page(pool: &PgPool, before: Option<i64>, limit: usize) -> 
 }
 
 pub async fn destination_stats(pool: &PgPool) -> sqlx::Result<Vec<DestinationStats>> {
-    let mut out: Vec<DestinationStats> = Vec::new();
-    for r in sqlx::query("SELECT destination, state, COUNT(*) FROM deliveries GROUP BY destination, state")
+    let counts = sqlx::query("SELECT destination, state, COUNT(*) FROM deliveries GROUP BY destination, state")
         .fetch_all(pool)
         .await?
-    {
-        let destination: String = r.try_get(0)?;
-        let state: String = r.try_get(1)?;
-        let n = r.try_get::<i64, _>(2)?.max(0) as u64;
-        let i = match out.iter().position(|s| s.destination == destination) {
-            Some(i) => i,
-            None => {
-                out.push(DestinationStats {
-                    destination,
-                    ..DestinationStats::default()
-                });
-                out.len() - 1
-            }
-        };
-        match state.as_str() {
-            "pending" => out[i].pending = n,
-            "delivered" => out[i].delivered = n,
-            "dead" => out[i].dead = n,
-            "skipped_stale" => out[i].skipped_stale = n,
-            _ => {}
-        }
-    }
-    for r in sqlx::query(
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<i64, _>(2)?.max(0) as u64)))
+        .collect::<sqlx::Result<_>>()?;
+    let oldest = sqlx::query(
         "SELECT d.destination, MIN(e.received_at) FROM deliveries d JOIN events e ON e.seq = d.event_seq
          WHERE d.state = 'pending' GROUP BY d.destination",
     )
     .fetch_all(pool)
     .await?
-    {
-        let destination: String = r.try_get(0)?;
-        if let Some(s) = out.iter_mut().find(|s| s.destination == destination) {
-            s.oldest_pending_at = r.try_get(1)?;
-        }
-    }
-    Ok(out)
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+    .collect::<sqlx::Result<_>>()?;
+    Ok(DestinationStats::tally(counts, oldest))
 }

@@ -52,42 +52,16 @@ pub fn event(c: &Connection, id: &str) -> rusqlite::Result<Option<StoredEvent>> 
 }
 
 pub fn destination_stats(c: &Connection) -> rusqlite::Result<Vec<DestinationStats>> {
-    let mut out: Vec<DestinationStats> = Vec::new();
-    let mut rows =
-        c.prepare_cached("SELECT destination, state, COUNT(*) FROM deliveries GROUP BY destination, state")?;
-    let counted = rows.query_map([], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
-    })?;
-    for row in counted {
-        let (destination, state, n) = row?;
-        let i = match out.iter().position(|s| s.destination == destination) {
-            Some(i) => i,
-            None => {
-                out.push(DestinationStats {
-                    destination: destination.clone(),
-                    ..DestinationStats::default()
-                });
-                out.len() - 1
-            }
-        };
-        let n = n.max(0) as u64;
-        match state.as_str() {
-            "pending" => out[i].pending = n,
-            "delivered" => out[i].delivered = n,
-            "dead" => out[i].dead = n,
-            "skipped_stale" => out[i].skipped_stale = n,
-            _ => {}
-        }
-    }
-    let mut oldest = c.prepare_cached(
-        "SELECT d.destination, MIN(e.received_at) FROM deliveries d JOIN events e ON e.seq = d.event_seq
-         WHERE d.state = 'pending' GROUP BY d.destination",
-    )?;
-    for row in oldest.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)))? {
-        let (destination, at) = row?;
-        if let Some(s) = out.iter_mut().find(|s| s.destination == destination) {
-            s.oldest_pending_at = at;
-        }
-    }
-    Ok(out)
+    let counts = c
+        .prepare_cached("SELECT destination, state, COUNT(*) FROM deliveries GROUP BY destination, state")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?.max(0) as u64)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let oldest = c
+        .prepare_cached(
+            "SELECT d.destination, MIN(e.received_at) FROM deliveries d JOIN events e ON e.seq = d.event_seq
+             WHERE d.state = 'pending' GROUP BY d.destination",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(DestinationStats::tally(counts, oldest))
 }
