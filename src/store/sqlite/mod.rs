@@ -7,6 +7,7 @@ mod poll;
 mod queue;
 mod reads;
 mod schema;
+mod syncer;
 mod writer;
 
 use std::path::Path;
@@ -66,9 +67,22 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel(QUEUE);
         let counters = Arc::new(Counters::default());
         let c = counters.clone();
+        // The WAL file the flush thread syncs: opened after the migrations wrote to it.
+        let wal_path = {
+            let mut p = path.as_os_str().to_owned();
+            p.push("-wal");
+            std::path::PathBuf::from(p)
+        };
+        let wal = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&wal_path)
+            .map_err(|e| open_err(&e))?;
         let handle = std::thread::Builder::new()
             .name("inlet-sqlite-writer".into())
-            .spawn(move || writer::run(conn, rx, c))
+            .spawn(move || writer::run(conn, rx, c, wal))
             .map_err(|e| open_err(&e))?;
         let checkpoint_conn = Connection::open(path).map_err(|e| open_err(&e))?;
         checkpoint_conn

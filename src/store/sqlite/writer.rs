@@ -1,14 +1,14 @@
 //! The one writer thread. It owns the only write connection and group-commits: it takes
 //! the first queued operation, then whatever else has arrived (up to [`MAX_BATCH`]), runs
-//! them all in one `BEGIN IMMEDIATE` transaction, and answers each caller only after the
-//! `synchronous=FULL` commit. One flush per batch instead of one per event; no
-//! `database is locked`, by construction.
+//! them all in one `BEGIN IMMEDIATE` transaction (`synchronous=NORMAL`: the frames reach
+//! the WAL file, no flush), and hands the batch to the flush thread (`syncer`), which
+//! `fdatasync`s the WAL and only then answers. The writer builds the next batch while the
+//! disk flushes the last one. No `database is locked`, by construction.
 //!
 //! A batch without an ingest (only delivery bookkeeping: claims, attempts, releases,
-//! pruning, rejected records) commits with `synchronous=NORMAL`: no flush of its own. A
-//! process crash loses none of it (WAL); power loss can forget the latest attempts, which
-//! are then made again with the same `webhook-id`: at least once still holds. The next
-//! ingest commit flushes them anyway.
+//! pruning, rejected records) needs no flush of its own; its answers still wait behind any
+//! earlier batch's flush, so a claim never sees an event that is not on disk. Power loss
+//! can forget the latest attempts, which are then made again with the same `webhook-id`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,6 +17,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::{Ingested, NewEvent, RejectedRequest};
+use super::syncer::Committed;
 use crate::store::StoreError;
 use crate::telemetry::metrics;
 
@@ -101,14 +102,24 @@ pub struct Counters {
     pub ops: AtomicU64,
 }
 
-pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Counters>) {
-    let mut batch: Vec<Op> = Vec::with_capacity(MAX_BATCH);
+pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Counters>, wal: std::fs::File) {
+    let (to_syncer, committed_rx) = std::sync::mpsc::channel::<Committed>();
+    let syncer = std::thread::Builder::new()
+        .name("inlet-sqlite-sync".into())
+        .spawn(move || super::syncer::run(wal, committed_rx));
+    let syncer = match syncer {
+        Ok(h) => Some(h),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the WAL flush thread; the store refuses writes");
+            None
+        }
+    };
     let mut rejected_since_trim = 0u32;
-    let mut full = true;
     loop {
         let Some(first) = rx.blocking_recv() else {
-            return;
+            break;
         };
+        let mut batch: Vec<Op> = Vec::with_capacity(64);
         batch.push(first);
         drain(&mut rx, &mut batch);
         let stop = batch.iter().any(|op| matches!(op, Op::Shutdown));
@@ -117,77 +128,52 @@ pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Count
             Op::Task(t) => t.durable(),
             Op::Reject(_) | Op::Shutdown => false,
         });
-        if needs_flush != full {
-            let mode = if needs_flush { "FULL" } else { "NORMAL" };
-            if let Err(e) = conn.pragma_update(None, "synchronous", mode) {
-                tracing::error!(error = %e, "cannot set synchronous={mode}");
-            } else {
-                full = needs_flush;
-            }
-        }
         let started = std::time::Instant::now();
-        let results = if needs_flush && !full {
-            // Never commit an ingest without its flush: refuse the batch (503) instead.
+        let results = if syncer.is_none() {
             Err(rusqlite::Error::SqliteFailure(
                 rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-                Some("cannot switch to synchronous=FULL".into()),
+                Some("no WAL flush thread".into()),
             ))
         } else {
             commit(&mut conn, &mut batch, &mut rejected_since_trim)
         };
         let elapsed = started.elapsed();
-        metrics::observe(
-            "inlet_store_commit_seconds",
-            &[],
-            metrics::LATENCY_BUCKETS,
-            elapsed.as_secs_f64(),
-        );
-        metrics::observe(
-            "inlet_store_commit_batch",
-            &[],
-            metrics::BATCH_BUCKETS,
-            batch.len() as f64,
-        );
+        metrics::observe("inlet_store_commit_seconds", &[], metrics::LATENCY_BUCKETS, elapsed.as_secs_f64());
+        metrics::observe("inlet_store_commit_batch", &[], metrics::BATCH_BUCKETS, batch.len() as f64);
         if elapsed > SLOW_COMMIT {
-            tracing::warn!(
-                ms = elapsed.as_millis() as u64,
-                ops = batch.len(),
-                "slow commit: the disk took long to flush"
-            );
+            tracing::warn!(ms = elapsed.as_millis() as u64, ops = batch.len(), "slow commit");
         }
         counters.commits.fetch_add(1, Ordering::Relaxed);
         counters.ops.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let (mut answers, committed) = match results {
-            Ok(answers) => (answers.into_iter(), Ok(())),
+        let (answers, committed) = match results {
+            Ok(answers) => (answers, Ok(())),
             Err(e) => {
                 tracing::error!(error = %e, ops = batch.len(), "commit failed; answering 503 to this batch");
-                (Vec::new().into_iter(), Err(StoreError::Unavailable(e.to_string())))
+                (Vec::new(), Err(StoreError::Unavailable(e.to_string())))
             }
         };
-        for op in batch.drain(..) {
-            match op {
-                Op::Ingest(_, reply) => {
-                    let answer = match &committed {
-                        Ok(()) => answers
-                            .next()
-                            .unwrap_or_else(|| Err(StoreError::Unavailable("no answer".into()))),
-                        Err(e) => Err(e.clone()),
-                    };
-                    let _ = reply.send(answer);
-                }
-                Op::Task(task) => task.finish(committed.clone()),
-                Op::Ping(reply) => {
-                    let _ = reply.send(committed.clone());
-                }
-                Op::Reject(_) | Op::Shutdown => {}
-            }
+        let done = Committed {
+            ops: batch,
+            answers,
+            committed,
+            needs_flush,
+        };
+        if let Err(unsent) = to_syncer.send(done) {
+            // The flush thread is gone: never answer 2xx without a flush.
+            let mut c = unsent.0;
+            c.committed = Err(StoreError::Unavailable("the WAL flush thread stopped".into()));
+            super::syncer::answer(c);
         }
         if stop {
             // Anything queued after the shutdown marker is answered by dropping its reply
             // sender: the caller sees 503, never a 2xx for an uncommitted event.
             rx.close();
-            return;
+            break;
         }
+    }
+    drop(to_syncer);
+    if let Some(h) = syncer {
+        let _ = h.join();
     }
 }
 
