@@ -115,6 +115,10 @@ const HELP: &[(&str, &str)] = &[
     ),
     ("inlet_store_commit_batch", "Operations per store commit."),
     ("inlet_store_commit_seconds", "Duration of store commits."),
+    (
+        "inlet_store_flush_seconds",
+        "Duration of the SQLite WAL flush that precedes acknowledgements.",
+    ),
 ];
 
 fn header(out: &mut String, name: &str, kind: &str) {

@@ -37,10 +37,19 @@ pub fn run(wal: File, rx: Receiver<Committed>) {
             let started = Instant::now();
             let flushed = wal.sync_data();
             let elapsed = started.elapsed();
-            metrics::observe("inlet_store_flush_seconds", &[], metrics::LATENCY_BUCKETS, elapsed.as_secs_f64());
+            metrics::observe(
+                "inlet_store_flush_seconds",
+                &[],
+                metrics::LATENCY_BUCKETS,
+                elapsed.as_secs_f64(),
+            );
             if elapsed > SLOW_FLUSH {
                 let ops: usize = group.iter().map(|c| c.ops.len()).sum();
-                tracing::warn!(ms = elapsed.as_millis() as u64, ops, "slow flush: the disk took long to sync the WAL");
+                tracing::warn!(
+                    ms = elapsed.as_millis() as u64,
+                    ops,
+                    "slow flush: the disk took long to sync the WAL"
+                );
             }
             if let Err(e) = flushed {
                 tracing::error!(error = %e, "WAL flush failed: answering 503 (the senders retry; dedupe absorbs it)");

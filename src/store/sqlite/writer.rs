@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::domain::{Ingested, NewEvent, RejectedRequest};
 use super::syncer::Committed;
+use crate::domain::{Ingested, NewEvent, RejectedRequest};
 use crate::store::StoreError;
 use crate::telemetry::metrics;
 
@@ -138,8 +138,18 @@ pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Count
             commit(&mut conn, &mut batch, &mut rejected_since_trim)
         };
         let elapsed = started.elapsed();
-        metrics::observe("inlet_store_commit_seconds", &[], metrics::LATENCY_BUCKETS, elapsed.as_secs_f64());
-        metrics::observe("inlet_store_commit_batch", &[], metrics::BATCH_BUCKETS, batch.len() as f64);
+        metrics::observe(
+            "inlet_store_commit_seconds",
+            &[],
+            metrics::LATENCY_BUCKETS,
+            elapsed.as_secs_f64(),
+        );
+        metrics::observe(
+            "inlet_store_commit_batch",
+            &[],
+            metrics::BATCH_BUCKETS,
+            batch.len() as f64,
+        );
         if elapsed > SLOW_COMMIT {
             tracing::warn!(ms = elapsed.as_millis() as u64, ops = batch.len(), "slow commit");
         }
