@@ -244,3 +244,58 @@ async fn ten_thousand_events_on_two_nodes_one_killed_all_delivered_duplicates_on
     drop(b);
     drop_schema(&url, &schema).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_taken_in_by_one_node_wakes_the_other_nodes_workers_at_once() {
+    let Some((first, url, schema)) = postgres_store("notify").await else {
+        return;
+    };
+    first.close().await;
+    let receiver = Receiver::start().await;
+    let cfg = format!(
+        "[sources.shop]\nscheme = \"standard\"\nsecrets = [\"{SECRET}\"]\n\
+         [destinations.app]\nkind = \"http\"\nurl = \"{}\"\nretry = [\"0s\"]\n[[routes]]\nfrom = [\"shop\"]\nto = [\"app\"]\n",
+        receiver.url
+    );
+    // Node a takes webhooks but runs no delivery loop; node b delivers.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = settings(&cfg, dir.path());
+    let store: Arc<dyn Store> = Arc::new(
+        inlet::store::postgres::PgStore::open_in_schema(&url, &schema)
+            .await
+            .expect("PostgreSQL"),
+    );
+    crate::support::init();
+    let app = inlet::App::build_with(s, store.clone(), Arc::new(inlet::workers::SystemClock))
+        .await
+        .expect("builds")
+        .with_manual_delivery();
+    let a_base = format!("http://{}", app.ingest_addr());
+    let stop_a = tokio_util::sync::CancellationToken::new();
+    let a_task = tokio::spawn(app.run(stop_a.clone()));
+    let b = node(&cfg, &url, &schema).await;
+    // Let b's worker settle into its idle wait (up to 5 s between looks).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let body = br#"{"n":1}"#;
+    let headers = signed(&SchemeSpec::Standard, SECRET, body, now(), "n1", "");
+    let mut req = reqwest::Client::new()
+        .post(format!("{a_base}/webhooks/shop"))
+        .body(body.to_vec());
+    for (k, v) in &headers {
+        req = req.header(k, v);
+    }
+    let sent = std::time::Instant::now();
+    assert_eq!(req.send().await.expect("answered").status().as_u16(), 200);
+    let got = receiver.wait_for(1).await;
+    assert_eq!(got.len(), 1);
+    let took = sent.elapsed();
+    assert!(
+        took < Duration::from_millis(1500),
+        "node b was woken, not found by its 5 s look: {took:?}"
+    );
+    stop_a.cancel();
+    let _ = a_task.await;
+    b.stop().await;
+    drop_schema(&url, &schema).await;
+}
