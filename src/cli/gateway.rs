@@ -110,8 +110,18 @@ pub fn check(config: &Path) -> ExitCode {
     }
     println!("routes:");
     for r in &settings.routes {
+        let mut extra = String::new();
+        if !r.filter.is_empty() {
+            extra.push_str(&format!("  filter: {} condition(s)", r.filter.len()));
+        }
+        if let Some(o) = &r.ordering {
+            extra.push_str(&format!("  ordered by {}", o.key));
+            if let Some(v) = &o.version {
+                extra.push_str(&format!(" (version {v})"));
+            }
+        }
         println!(
-            "  {} [{}] -> {}",
+            "  {} [{}] -> {}{extra}",
             r.from.join(", "),
             r.events.join(", "),
             r.to.join(", ")
