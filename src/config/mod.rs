@@ -270,20 +270,6 @@ impl Settings {
         }
         out
     }
-
-    /// The destinations that an event of `source` with `event_type` may be routed to
-    /// (before filters), each once.
-    pub fn destinations_for(&self, source: &str, event_type: Option<&str>) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        for route in self.routes.iter().filter(|r| r.matches(source, event_type)) {
-            for d in &route.to {
-                if !out.contains(d) {
-                    out.push(d.clone());
-                }
-            }
-        }
-        out
-    }
 }
 
 /// Deserializes `value` into `T`, reporting errors at `prefix` + the failing key's path.

@@ -120,12 +120,15 @@ fn routes_refer_to_known_sources_and_destinations() {
         "{base}[[routes]]\nfrom = [\"stripe\"]\nevents = [\"charge.*\"]\nto = [\"app\"]\n"
     ))
     .expect("valid");
-    assert_eq!(
-        ok.destinations_for("stripe", Some("charge.succeeded")),
-        vec!["app".to_string()]
-    );
-    assert!(ok.destinations_for("stripe", Some("invoice.paid")).is_empty());
-    assert!(ok.destinations_for("stripe", None).is_empty());
+    let routed = |t: Option<&str>| -> Vec<String> {
+        ok.pending_deliveries("stripe", t, b"{}", 0, None)
+            .into_iter()
+            .map(|d| d.destination)
+            .collect()
+    };
+    assert_eq!(routed(Some("charge.succeeded")), vec!["app".to_string()]);
+    assert!(routed(Some("invoice.paid")).is_empty());
+    assert!(routed(None).is_empty());
     assert!(
         err(&format!("{base}[[routes]]\nfrom = [\"strip\"]\nto = [\"app\"]\n"))
             .starts_with("routes[0].from[0]: no source named")
@@ -305,4 +308,42 @@ fn a_nats_destination_needs_a_nats_url_and_a_subject_without_wildcards() {
     )
     .expect("valid");
     assert_eq!(ok.destinations["d"].kind.name(), "nats");
+}
+
+#[test]
+fn credentials_in_poll_hydrate_slack_and_nats_settings_never_show_in_their_debug_text() {
+    let s = parse(
+        r#"
+[sources.p]
+kind = "poll"
+url = "https://api.example.com/items?api_key=query-secret-1"
+headers = { Authorization = "Bearer header-secret-2" }
+items = "/data"
+id = "/id"
+
+[sources.p.hydrate]
+url = "https://api.example.com/items/{/id}"
+headers = { "X-Token" = "hydrate-secret-3" }
+
+[destinations.chat]
+kind = "slack"
+url = "https://hooks.slack.com/services/T000/B000/slack-secret-4"
+
+[destinations.bus]
+kind = "nats"
+url = "nats://user:nats-secret-5@127.0.0.1:4222"
+subject = "inlet.{source}"
+"#,
+    )
+    .expect("valid");
+    let text = format!("{s:?}");
+    for secret in [
+        "query-secret-1",
+        "header-secret-2",
+        "hydrate-secret-3",
+        "slack-secret-4",
+        "nats-secret-5",
+    ] {
+        assert!(!text.contains(secret), "{secret} is in the settings' Debug text");
+    }
 }

@@ -42,6 +42,15 @@ pub fn compare_values(a: &Value, b: &Value) -> Ordering {
     text(a).cmp(&text(b))
 }
 
+/// Whether the JSON text `a` is a newer version than `b` (an ordered route's versions are
+/// stored as JSON text): by [`compare_values`], or as text when either is not JSON.
+pub fn newer_version(a: &str, b: &str) -> bool {
+    match (serde_json::from_str::<Value>(a), serde_json::from_str::<Value>(b)) {
+        (Ok(x), Ok(y)) => compare_values(&x, &y) == Ordering::Greater,
+        _ => a > b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +64,15 @@ mod tests {
             Ordering::Less
         );
         assert_eq!(compare_values(&json!("b"), &json!("a")), Ordering::Greater);
+    }
+
+    #[test]
+    fn versions_stored_as_json_text_compare_by_value() {
+        assert!(newer_version("10", "9"));
+        assert!(!newer_version(
+            "\"2026-11-26T10:00:00Z\"",
+            "\"2026-11-26T11:00:00+01:00\""
+        ));
+        assert!(newer_version("not json b", "not json a"));
     }
 }

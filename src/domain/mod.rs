@@ -16,5 +16,5 @@ pub use delivery::{
 };
 pub use event::{EventRecord, Ingested, NewEvent, RejectedRequest, StoredEvent, Via, new_event_id};
 pub use poll::{CursorCommit, PollCounts, PollState, PollWrite, PollWritten, RunEnd};
-pub use query::{EventFilter, EventPage, EventStatus, EventSummary, RejectedPage, ReplaySelection};
+pub use query::{EventFilter, EventPage, EventStatus, EventSummary, RejectedPage, ReplaySelection, page_of};
 pub use retry::{MAX_RETRY_AFTER, NextStep, Outcome, next_step, parse_retry_after};

@@ -13,6 +13,18 @@ pub enum EventStatus {
 }
 
 impl EventStatus {
+    /// The status of an event whose deliveries are in these states. (The stores compute
+    /// the same rule in SQL for filtered lists.)
+    pub fn of<'a>(states: impl IntoIterator<Item = &'a str> + Clone) -> EventStatus {
+        if states.clone().into_iter().any(|s| s == "pending") {
+            EventStatus::Pending
+        } else if states.into_iter().any(|s| s == "dead") {
+            EventStatus::Dead
+        } else {
+            EventStatus::Delivered
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventStatus::Pending => "pending",
@@ -84,4 +96,16 @@ pub enum ReplaySelection {
 pub struct RejectedPage {
     pub items: Vec<(i64, RejectedRequest)>,
     pub next: Option<i64>,
+}
+
+/// Cuts rows fetched as `limit + 1` (newest first, each with its sequence or id) to a page:
+/// the items and, when there are more, the cursor of the next page (older than the last).
+pub fn page_of<T>(mut rows: Vec<(i64, T)>, limit: usize) -> (Vec<(i64, T)>, Option<i64>) {
+    if rows.len() > limit {
+        rows.truncate(limit);
+        let next = rows.last().map(|(seq, _)| *seq);
+        (rows, next)
+    } else {
+        (rows, None)
+    }
 }

@@ -18,6 +18,7 @@ use crate::domain::{NewEvent, RejectedRequest, Via, new_event_id};
 use crate::sources::headers::redacted;
 use crate::sources::{Accepted, WebhookIntake};
 use crate::store::StoreError;
+use crate::telemetry::feed::FeedItem;
 use crate::telemetry::metrics;
 
 /// How long a handler waits for its commit before answering 503 (the sender retries, and
@@ -118,18 +119,25 @@ async fn handle(state: AppState, source: String, request: Request, request_id: &
         headers: draft.headers,
         body,
     };
-    let item = (
-        event.id.clone(),
-        event.event_type.clone(),
-        event.dedupe_key.clone(),
-        event.received_at,
-    );
+    let received_at = event.received_at;
+    // Built only while someone follows the stream.
+    let feed_item = state.feed.is_listened().then(|| {
+        let e = &event;
+        FeedItem::new_event(
+            &source,
+            &e.id,
+            e.event_type.clone(),
+            &e.dedupe_key,
+            "webhook",
+            received_at,
+        )
+    });
     let (response, outcome) = commit(&state, intake, event, request_id).await;
     if outcome == "accepted" {
-        let (id, event_type, key, at) = item;
-        crate::telemetry::series::record("ingest", &source, at);
-        let feed_item = crate::telemetry::feed::FeedItem::new_event(&source, &id, event_type, &key, "webhook", at);
-        state.feed.publish(feed_item);
+        crate::telemetry::series::record("ingest", &source, received_at);
+        if let Some(item) = feed_item {
+            state.feed.publish(item);
+        }
     }
     count(outcome);
     if outcome != "unavailable" {

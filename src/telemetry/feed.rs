@@ -54,6 +54,11 @@ impl Default for Feed {
 }
 
 impl Feed {
+    /// Whether anyone listens: producers build items only then (the ingest path stays lean).
+    pub fn is_listened(&self) -> bool {
+        self.tx.receiver_count() > 0
+    }
+
     pub fn publish(&self, item: FeedItem) {
         if self.tx.receiver_count() > 0 {
             let _ = self.tx.send(item);

@@ -113,16 +113,6 @@ pub fn cursor(query: &HashMap<String, String>) -> Result<Option<i64>, ApiError> 
         .transpose()
 }
 
-fn status_of(e: &StoredEvent) -> &'static str {
-    if e.deliveries.iter().any(|d| d.state == "pending") {
-        "pending"
-    } else if e.deliveries.iter().any(|d| d.state == "dead") {
-        "dead"
-    } else {
-        "delivered"
-    }
-}
-
 pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let stored = state
         .store
@@ -140,7 +130,7 @@ pub fn detail(stored: &StoredEvent) -> Value {
         source: e.source.clone(),
         event_type: e.event_type.clone(),
         dedupe_key: e.dedupe_key.clone(),
-        status: EventStatus::parse(status_of(stored)).unwrap_or(EventStatus::Delivered),
+        status: EventStatus::of(stored.deliveries.iter().map(|d| d.state.as_str())),
         via: e.via,
         received_at: e.received_at,
         occurred_at: e.occurred_at,

@@ -1,4 +1,4 @@
-//! SendGrid (its SDK's published vector, and round trips with P-256 keys), Mailgun (the
+//! SendGrid (its SDK's published vector, at the end, and round trips with P-256 keys), Mailgun (the
 //! signature in the body), Discord (Ed25519 seed signs, public key verifies), Linear (the
 //! body's timestamp window): sign→verify, tamper, wrong key, stale, future, missing and
 //! malformed, each with the KIND it must read.
@@ -231,4 +231,45 @@ fn zooms_url_validation_token_is_keyed_with_the_secret_that_signed_the_request()
     let token = zoom::encrypted_token(&secrets, &request, "qgg8vlvZRS6UYooatFL8Aw").expect("a matching secret");
     assert_eq!(token, hex::encode(mac::sha256(b"second", &[b"qgg8vlvZRS6UYooatFL8Aw"])));
     assert_eq!(zoom::encrypted_token(&secrets[..1], &request, "x"), None);
+}
+
+/// sendgrid/sendgrid-nodejs `packages/eventwebhook/src/eventwebhook.spec.js`: its key,
+/// signature, timestamp and payload, and its four rejections.
+#[test]
+fn sendgrid_published_vector_verifies_and_its_rejections_reject() {
+    const PUBLIC_KEY: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==";
+    const OTHER_KEY: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEqTxd43gyp8IOEto2LdIfjRQrIbsd4SXZkLW6jDutdhXSJCWHw8REntlo7aNDthvj+y7GjUuFDb/R1NGe1OPzpA==";
+    const SIGNATURE: &str =
+        "MEUCIQCtIHJeH93Y+qpYeWrySphQgpNGNr/U+UyUlBkU6n7RAwIgJTz2C+8a8xonZGi6BpSzoQsbVRamr2nlxFDWYNH2j/0=";
+    const BAD_SIGNATURE: &str =
+        "MEUCIQCtIHJeH93Y+qpYeWrySphQgpNGNr/U+UyUlBkU6n7RAwIgJTz2C+8a8xonZGi6BpSzoQsbVRamr2nlxFDWYNH3j/0=";
+    const TIMESTAMP: &str = "1588788367";
+    let payload = br#"{"category":"example_payload","event":"test_event","message_id":"message_id"}"#;
+    let spec = SchemeSpec::Sendgrid;
+    let h = |sig: &'static str, ts: &'static str| {
+        [
+            ("X-Twilio-Email-Event-Webhook-Signature", sig),
+            ("X-Twilio-Email-Event-Webhook-Timestamp", ts),
+        ]
+    };
+    let at = 1_588_788_367;
+    assert_eq!(
+        check(&spec, &[PUBLIC_KEY], &h(SIGNATURE, TIMESTAMP), payload, None, at),
+        Ok(())
+    );
+    assert_eq!(
+        check(&spec, &[OTHER_KEY], &h(SIGNATURE, TIMESTAMP), payload, None, at),
+        Err(ErrorKind::InvalidSignature)
+    );
+    assert_eq!(
+        check(&spec, &[PUBLIC_KEY], &h(SIGNATURE, TIMESTAMP), b"payload", None, at),
+        Err(ErrorKind::InvalidSignature)
+    );
+    assert!(check(&spec, &[PUBLIC_KEY], &h(BAD_SIGNATURE, TIMESTAMP), payload, None, at).is_err());
+    assert!(check(&spec, &[PUBLIC_KEY], &h(SIGNATURE, "timestamp"), payload, None, at).is_err());
+    // The SDK has no window; inlet's default (5 min) applies on top.
+    assert_eq!(
+        check(&spec, &[PUBLIC_KEY], &h(SIGNATURE, TIMESTAMP), payload, None, at + 3600),
+        Err(ErrorKind::TimestampTooOld)
+    );
 }

@@ -304,23 +304,29 @@ impl Poller {
                 counts: std::mem::take(pending),
                 end,
             };
-            let summaries: Vec<(String, Option<String>, String, i64)> = write
-                .events
-                .iter()
-                .map(|e| (e.id.clone(), e.event_type.clone(), e.dedupe_key.clone(), e.received_at))
-                .collect();
+            // Built only while someone follows the stream.
+            let items: Vec<FeedItem> = match &self.feed {
+                Some(feed) if feed.is_listened() => write
+                    .events
+                    .iter()
+                    .map(|e| {
+                        FeedItem::new_event(
+                            self.name(),
+                            &e.id,
+                            e.event_type.clone(),
+                            &e.dedupe_key,
+                            "poll",
+                            e.received_at,
+                        )
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
             let written = self.store.poll_write(write).await?;
             if let Some(feed) = &self.feed {
-                for ((id, event_type, key, at), answer) in summaries.into_iter().zip(&written.ingested) {
+                for (item, answer) in items.into_iter().zip(&written.ingested) {
                     if !answer.duplicate {
-                        feed.publish(FeedItem::new_event(
-                            &self.source.name,
-                            &id,
-                            event_type,
-                            &key,
-                            "poll",
-                            at,
-                        ));
+                        feed.publish(item);
                     }
                 }
             }

@@ -6,7 +6,7 @@
 use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
 
 use super::reads::{conditions, event_records};
-use crate::domain::compare::compare_values;
+use crate::domain::compare::newer_version;
 use crate::domain::{Claim, Completion, DeliveryKey, DeliveryState, Ingested, NewEvent, NextStep, ReplaySelection};
 
 pub async fn insert_event(tx: &mut Transaction<'_, Postgres>, e: &NewEvent) -> sqlx::Result<Ingested> {
@@ -65,13 +65,6 @@ pub async fn insert_event(tx: &mut Transaction<'_, Postgres>, e: &NewEvent) -> s
     })
 }
 
-fn newer(a: &str, b: &str) -> bool {
-    match (serde_json::from_str(a), serde_json::from_str(b)) {
-        (Ok(x), Ok(y)) => compare_values(&x, &y) == std::cmp::Ordering::Greater,
-        _ => a > b,
-    }
-}
-
 /// Leases due deliveries for `node`: free or expired leases, ordered keys at their head;
 /// stale heads end as `skipped_stale` instead.
 pub async fn claim(
@@ -118,7 +111,7 @@ pub async fn claim(
                     .bind(key)
                     .fetch_optional(&mut *tx)
                     .await?;
-            if let Some(last) = last.filter(|last| !newer(version, last)) {
+            if let Some(last) = last.filter(|last| !newer_version(version, last)) {
                 sqlx::query(
                     "UPDATE deliveries SET state = 'skipped_stale', last_error = $3, updated_at = $4,
                             lease_until = NULL, lease_owner = NULL
@@ -215,7 +208,7 @@ async fn record_version(tx: &mut Transaction<'_, Postgres>, key: &DeliveryKey) -
             .bind(&order_key)
             .fetch_optional(&mut **tx)
             .await?;
-    if last.is_some_and(|last| !newer(&version, &last)) {
+    if last.is_some_and(|last| !newer_version(&version, &last)) {
         return Ok(());
     }
     sqlx::query(

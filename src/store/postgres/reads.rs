@@ -5,7 +5,7 @@ use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
 
 use crate::domain::{
     AttemptRecord, DeliveryView, DestinationStats, EventFilter, EventPage, EventRecord, EventStatus, EventSummary,
-    RejectedPage, RejectedRequest, StoredEvent, Via,
+    RejectedPage, RejectedRequest, StoredEvent, Via, page_of,
 };
 
 const STATUS: &str =
@@ -138,7 +138,7 @@ pub async fn list_events(pool: &PgPool, f: &EventFilter, before: Option<i64>, li
     }
     q.push(" ORDER BY e.seq DESC LIMIT ").push_bind(limit as i64 + 1);
     let rows = q.build().fetch_all(pool).await?;
-    let mut items: Vec<(i64, EventSummary)> = rows
+    let items: Vec<(i64, EventSummary)> = rows
         .iter()
         .map(|r| {
             Ok((
@@ -156,12 +156,7 @@ pub async fn list_events(pool: &PgPool, f: &EventFilter, before: Option<i64>, li
             ))
         })
         .collect::<sqlx::Result<_>>()?;
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|(seq, _)| *seq)
-    } else {
-        None
-    };
+    let (items, next) = page_of(items, limit);
     Ok(EventPage {
         items: items.into_iter().map(|(_, e)| e).collect(),
         next,
@@ -189,7 +184,7 @@ pub async fn rejected_page(pool: &PgPool, before: Option<i64>, limit: usize) -> 
     .bind(limit as i64 + 1)
     .fetch_all(pool)
     .await?;
-    let mut items: Vec<(i64, RejectedRequest)> = rows
+    let items: Vec<(i64, RejectedRequest)> = rows
         .iter()
         .map(|r| {
             Ok((
@@ -204,12 +199,7 @@ pub async fn rejected_page(pool: &PgPool, before: Option<i64>, limit: usize) -> 
             ))
         })
         .collect::<sqlx::Result<_>>()?;
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|(id, _)| *id)
-    } else {
-        None
-    };
+    let (items, next) = page_of(items, limit);
     Ok(RejectedPage { items, next })
 }
 

@@ -5,7 +5,7 @@ use rusqlite::types::ToSql;
 use rusqlite::{Connection, Transaction, params_from_iter};
 
 use crate::domain::{
-    EventFilter, EventPage, EventStatus, EventSummary, RejectedPage, RejectedRequest, ReplaySelection, Via,
+    EventFilter, EventPage, EventStatus, EventSummary, RejectedPage, RejectedRequest, ReplaySelection, Via, page_of,
 };
 
 /// An event's status, from its deliveries (CONTRACT §5).
@@ -85,14 +85,8 @@ pub fn list_events(c: &Connection, f: &EventFilter, before: Option<i64>, limit: 
             },
         ))
     })?;
-    let mut rows: Vec<(i64, EventSummary)> = rows.collect::<rusqlite::Result<_>>()?;
-    // The cursor of the next page: older than the last item shown.
-    let next = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|(seq, _)| *seq)
-    } else {
-        None
-    };
+    let rows: Vec<(i64, EventSummary)> = rows.collect::<rusqlite::Result<_>>()?;
+    let (rows, next) = page_of(rows, limit);
     let items = rows.into_iter().map(|(_, e)| e).collect();
     Ok(EventPage { items, next })
 }
@@ -179,12 +173,7 @@ pub fn rejected_page(c: &Connection, before: Option<i64>, limit: usize) -> rusql
             },
         ))
     })?;
-    let mut items: Vec<(i64, RejectedRequest)> = rows.collect::<rusqlite::Result<_>>()?;
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|(id, _)| *id)
-    } else {
-        None
-    };
+    let items: Vec<(i64, RejectedRequest)> = rows.collect::<rusqlite::Result<_>>()?;
+    let (items, next) = page_of(items, limit);
     Ok(RejectedPage { items, next })
 }

@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use crate::domain::compare::compare_values;
+use crate::domain::compare::newer_version;
 use crate::domain::{Claim, Completion, DeliveryKey, DeliveryState, EventRecord, NextStep, Via};
 
 /// Leases up to `limit` pending deliveries of `destination` due at `now` whose lease is
@@ -79,18 +79,7 @@ fn stale_against(
         .prepare_cached("SELECT version FROM order_versions WHERE destination = ?1 AND order_key = ?2")?
         .query_row(params![destination, key], |r| r.get(0))
         .optional()?;
-    Ok(last.filter(|last| !newer(version, last)))
-}
-
-/// Whether JSON text `a` is a newer version than `b` (numbers, instants, else text).
-fn newer(a: &str, b: &str) -> bool {
-    match (
-        serde_json::from_str::<serde_json::Value>(a),
-        serde_json::from_str::<serde_json::Value>(b),
-    ) {
-        (Ok(x), Ok(y)) => compare_values(&x, &y) == std::cmp::Ordering::Greater,
-        _ => a > b,
-    }
+    Ok(last.filter(|last| !newer_version(version, last)))
 }
 
 /// After a delivery of an ordered key: remember its version if it is the newest.
