@@ -16,6 +16,13 @@ use crate::support::{TestApp, now, settings, signed};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
+/// A fresh schema the nodes of a test share (created and migrated), or `None` to skip.
+async fn shared_schema(label: &str) -> Option<(String, String)> {
+    let (store, url, schema) = postgres_store(label).await?;
+    store.close().await;
+    Some((url, schema))
+}
+
 /// A node: the app on its own store handle (its own node name) over the shared schema.
 async fn node(config: &str, url: &str, schema: &str) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -30,10 +37,9 @@ async fn node(config: &str, url: &str, schema: &str) -> TestApp {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_deliver_every_event_once_whichever_node_took_it_in() {
-    let Some((first, url, schema)) = postgres_store("nodes").await else {
+    let Some((url, schema)) = shared_schema("nodes").await else {
         return;
     };
-    first.close().await;
     let receiver = Receiver::start().await;
     let cfg = format!(
         r#"
@@ -94,10 +100,9 @@ to = ["app"]
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_poll_source_is_never_polled_by_two_nodes_at_once() {
-    let Some((first, url, schema)) = postgres_store("pollnodes").await else {
+    let Some((url, schema)) = shared_schema("pollnodes").await else {
         return;
     };
-    first.close().await;
     let api = FakeApi::start(10).await;
     api.put("a", 100);
     api.delay_all(Duration::from_millis(300));
@@ -160,10 +165,9 @@ to = ["app"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_events_on_two_nodes_one_killed_all_delivered_duplicates_only_from_its_attempts_in_flight() {
     crate::support::init();
-    let Some((first, url, schema)) = postgres_store("kill").await else {
+    let Some((url, schema)) = shared_schema("kill").await else {
         return;
     };
-    first.close().await;
     let receiver = Receiver::start().await;
     receiver.always(crate::receiver::Reply {
         status: 200,
@@ -247,10 +251,9 @@ async fn ten_thousand_events_on_two_nodes_one_killed_all_delivered_duplicates_on
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_taken_in_by_one_node_wakes_the_other_nodes_workers_at_once() {
-    let Some((first, url, schema)) = postgres_store("notify").await else {
+    let Some((url, schema)) = shared_schema("notify").await else {
         return;
     };
-    first.close().await;
     let receiver = Receiver::start().await;
     let cfg = format!(
         "[sources.shop]\nscheme = \"standard\"\nsecrets = [\"{SECRET}\"]\n\
