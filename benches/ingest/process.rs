@@ -49,6 +49,16 @@ pub fn rss_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// utime + stime of `pid` (or "self"), in clock ticks (100 per second on Linux).
+pub fn cpu_ticks(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let n = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    n(11) + n(12)
+}
+
 /// The ceiling: inlet's own serve loop with a handler that does nothing.
 pub fn bare_server() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -85,7 +95,9 @@ pub fn gateway_on(dir: &std::path::Path, name: &str, storage: &str, extra: &str)
         super::load::SECRET
     );
     std::fs::write(&config, text).expect("config");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_inlet"));
+    // BENCH_INLET: another build of the gateway, to compare two builds on the same load.
+    let exe = std::env::var("BENCH_INLET").unwrap_or_else(|_| env!("CARGO_BIN_EXE_inlet").to_string());
+    let mut cmd = Command::new(exe);
     cmd.args(["serve", "-c"])
         .arg(&config)
         // One info line per delivery would be the benchmark's largest cost: keep the

@@ -26,7 +26,15 @@ impl Via {
 
 /// A fresh event id: `evt_` + a UUIDv7 in hex, so ids sort by creation time.
 pub fn new_event_id() -> String {
-    format!("evt_{}", uuid::Uuid::now_v7().simple())
+    time_ordered_id("evt_")
+}
+
+/// `prefix` + a UUIDv7 in hex: the millisecond, then 74 random bits from the thread's
+/// CSPRNG (`uuid::Uuid::now_v7` asks the kernel for them, a system call per id).
+pub fn time_ordered_id(prefix: &str) -> String {
+    let ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    let uuid = uuid::Builder::from_unix_timestamp_millis(ms, &rand::random()).into_uuid();
+    format!("{prefix}{}", uuid.simple())
 }
 
 /// A verified event about to be committed, with the destinations its routes name.
@@ -89,4 +97,24 @@ pub struct EventRecord {
 pub struct StoredEvent {
     pub event: EventRecord,
     pub deliveries: Vec<DeliveryView>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_ids_are_distinct_prefixed_uuid_v7s_in_time_order() {
+        let first = time_ordered_id("evt_");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let ids: Vec<String> = (0..1000).map(|_| new_event_id()).collect();
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+        for id in &ids {
+            let hex = id.strip_prefix("evt_").expect("prefixed");
+            let uuid = uuid::Uuid::parse_str(hex).expect("a UUID in hex");
+            assert_eq!(uuid.get_version_num(), 7);
+            assert!(first < *id, "a later millisecond sorts later: {first} {id}");
+        }
+    }
 }

@@ -14,7 +14,7 @@ use http_body_util::{BodyExt, Limited};
 use serde_json::json;
 
 use super::AppState;
-use crate::domain::{NewEvent, RejectedRequest, Via, new_event_id};
+use crate::domain::{NewEvent, RejectedRequest, Via, new_event_id, time_ordered_id};
 use crate::sources::headers::redacted;
 use crate::sources::{Accepted, WebhookIntake};
 use crate::store::StoreError;
@@ -194,7 +194,7 @@ fn parts_request_id(headers: &HeaderMap) -> String {
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
-        .map_or_else(|| format!("req_{}", uuid::Uuid::now_v7().simple()), str::to_string)
+        .map_or_else(|| time_ordered_id("req_"), str::to_string)
 }
 
 enum BodyError {

@@ -14,8 +14,6 @@ pub const LATENCY_BUCKETS: &[f64] = &[
 /// Operations per commit.
 pub const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
 
-type Key = (&'static str, String);
-
 struct Histogram {
     buckets: &'static [f64],
     counts: Vec<u64>,
@@ -23,10 +21,11 @@ struct Histogram {
     count: u64,
 }
 
+/// Per metric name, per label text (`{a="x"}`): sorted, so a scrape renders in order.
 #[derive(Default)]
 struct Registry {
-    counters: BTreeMap<Key, u64>,
-    histograms: BTreeMap<Key, Histogram>,
+    counters: BTreeMap<&'static str, BTreeMap<String, u64>>,
+    histograms: BTreeMap<&'static str, BTreeMap<String, Histogram>>,
 }
 
 fn registry() -> &'static Mutex<Registry> {
@@ -34,19 +33,51 @@ fn registry() -> &'static Mutex<Registry> {
     REGISTRY.get_or_init(|| Mutex::new(Registry::default()))
 }
 
-/// `{a="x",b="y"}` with values escaped, or "" without labels.
-fn label_text(labels: &[(&str, &str)]) -> String {
+/// Writes `{a="x",b="y"}` with values escaped into `out`, or nothing without labels.
+fn write_labels(out: &mut String, labels: &[(&str, &str)]) {
     if labels.is_empty() {
-        return String::new();
+        return;
     }
-    let parts: Vec<String> = labels
-        .iter()
-        .map(|(k, v)| {
-            let v = v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
-            format!("{k}=\"{v}\"")
-        })
-        .collect();
-    format!("{{{}}}", parts.join(","))
+    out.push('{');
+    for (i, (k, v)) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push_str("=\"");
+        for c in v.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '"' => out.push_str("\\\""),
+                '\n' => out.push_str("\\n"),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    out.push('}');
+}
+
+fn label_text(labels: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    write_labels(&mut out, labels);
+    out
+}
+
+/// Runs `f` with the label text of `labels`, built in a buffer the thread keeps: the hot
+/// path (a series that exists) allocates nothing.
+fn with_labels<T>(labels: &[(&str, &str)], f: impl FnOnce(&str) -> T) -> T {
+    thread_local! {
+        static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    BUFFER.with(|b| match b.try_borrow_mut() {
+        Ok(mut buffer) => {
+            buffer.clear();
+            write_labels(&mut buffer, labels);
+            f(&buffer)
+        }
+        Err(_) => f(&label_text(labels)),
+    })
 }
 
 /// Adds `by` to counter `name` with `labels`.
@@ -54,8 +85,16 @@ pub fn add(name: &'static str, labels: &[(&str, &str)], by: u64) {
     if by == 0 {
         return;
     }
-    let mut r = registry().lock().unwrap_or_else(|p| p.into_inner());
-    *r.counters.entry((name, label_text(labels))).or_default() += by;
+    with_labels(labels, |text| {
+        let mut r = registry().lock().unwrap_or_else(|p| p.into_inner());
+        let series = r.counters.entry(name).or_default();
+        match series.get_mut(text) {
+            Some(v) => *v += by,
+            None => {
+                series.insert(text.to_string(), by);
+            }
+        }
+    });
 }
 
 pub fn inc(name: &'static str, labels: &[(&str, &str)]) {
@@ -64,23 +103,30 @@ pub fn inc(name: &'static str, labels: &[(&str, &str)]) {
 
 /// Records `value` in histogram `name` with `labels`.
 pub fn observe(name: &'static str, labels: &[(&str, &str)], buckets: &'static [f64], value: f64) {
-    let mut r = registry().lock().unwrap_or_else(|p| p.into_inner());
-    let h = r
-        .histograms
-        .entry((name, label_text(labels)))
-        .or_insert_with(|| Histogram {
-            buckets,
-            counts: vec![0; buckets.len()],
-            sum: 0.0,
-            count: 0,
-        });
-    for (i, le) in h.buckets.iter().enumerate() {
-        if value <= *le {
-            h.counts[i] += 1;
+    with_labels(labels, |text| {
+        let mut r = registry().lock().unwrap_or_else(|p| p.into_inner());
+        let series = r.histograms.entry(name).or_default();
+        if !series.contains_key(text) {
+            series.insert(
+                text.to_string(),
+                Histogram {
+                    buckets,
+                    counts: vec![0; buckets.len()],
+                    sum: 0.0,
+                    count: 0,
+                },
+            );
         }
-    }
-    h.sum += value;
-    h.count += 1;
+        if let Some(h) = series.get_mut(text) {
+            for (i, le) in h.buckets.iter().enumerate() {
+                if value <= *le {
+                    h.counts[i] += 1;
+                }
+            }
+            h.sum += value;
+            h.count += 1;
+        }
+    });
 }
 
 /// A gauge computed at scrape time: name, labels, value.
@@ -131,37 +177,33 @@ fn header(out: &mut String, name: &str, kind: &str) {
 pub fn render(gauges: &[Gauge]) -> String {
     let r = registry().lock().unwrap_or_else(|p| p.into_inner());
     let mut out = String::new();
-    let mut last = "";
-    for ((name, labels), value) in &r.counters {
-        if *name != last {
-            header(&mut out, name, "counter");
-            last = name;
+    for (name, series) in &r.counters {
+        header(&mut out, name, "counter");
+        for (labels, value) in series {
+            let _ = writeln!(out, "{name}{labels} {value}");
         }
-        let _ = writeln!(out, "{name}{labels} {value}");
     }
-    last = "";
-    for ((name, labels), h) in &r.histograms {
-        if *name != last {
-            header(&mut out, name, "histogram");
-            last = name;
-        }
-        let inner = labels.trim_start_matches('{').trim_end_matches('}');
-        let with = |le: &str| {
-            if inner.is_empty() {
-                format!("{{le=\"{le}\"}}")
-            } else {
-                format!("{{{inner},le=\"{le}\"}}")
+    for (name, series) in &r.histograms {
+        header(&mut out, name, "histogram");
+        for (labels, h) in series {
+            let inner = labels.trim_start_matches('{').trim_end_matches('}');
+            let with = |le: &str| {
+                if inner.is_empty() {
+                    format!("{{le=\"{le}\"}}")
+                } else {
+                    format!("{{{inner},le=\"{le}\"}}")
+                }
+            };
+            for (le, n) in h.buckets.iter().zip(&h.counts) {
+                let _ = writeln!(out, "{name}_bucket{} {n}", with(&le.to_string()));
             }
-        };
-        for (le, n) in h.buckets.iter().zip(&h.counts) {
-            let _ = writeln!(out, "{name}_bucket{} {n}", with(&le.to_string()));
+            let _ = writeln!(out, "{name}_bucket{} {}", with("+Inf"), h.count);
+            let _ = writeln!(out, "{name}_sum{labels} {}", h.sum);
+            let _ = writeln!(out, "{name}_count{labels} {}", h.count);
         }
-        let _ = writeln!(out, "{name}_bucket{} {}", with("+Inf"), h.count);
-        let _ = writeln!(out, "{name}_sum{labels} {}", h.sum);
-        let _ = writeln!(out, "{name}_count{labels} {}", h.count);
     }
     drop(r);
-    last = "";
+    let mut last = "";
     for g in gauges {
         if g.name != last {
             header(&mut out, g.name, "gauge");
@@ -197,6 +239,32 @@ mod tests {
         assert!(text.contains("inlet_test_seconds_count 1\n"), "{text}");
         assert!(
             text.contains("# TYPE inlet_test_depth gauge\ninlet_test_depth{destination=\"app\"} 7\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn each_label_set_is_its_own_series_and_values_are_escaped() {
+        inc("inlet_test_pairs_total", &[("source", "x"), ("outcome", "ok")]);
+        inc("inlet_test_pairs_total", &[("source", "x"), ("outcome", "no")]);
+        inc("inlet_test_pairs_total", &[("source", "x"), ("outcome", "ok")]);
+        inc("inlet_test_pairs_total", &[("source", "a\\b\nc"), ("outcome", "ok")]);
+        let text = render(&[]);
+        assert!(
+            text.contains("inlet_test_pairs_total{source=\"x\",outcome=\"ok\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("inlet_test_pairs_total{source=\"x\",outcome=\"no\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("inlet_test_pairs_total{source=\"a\\\\b\\nc\",outcome=\"ok\"} 1\n"),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("# TYPE inlet_test_pairs_total counter").count(),
+            1,
             "{text}"
         );
     }

@@ -10,8 +10,8 @@ pub const MINUTES: usize = 60;
 
 #[derive(Default)]
 struct Series {
-    /// (family, label) → (minute → count).
-    counts: BTreeMap<(&'static str, String), BTreeMap<i64, u64>>,
+    /// Per family, per label: counts per minute.
+    counts: BTreeMap<&'static str, BTreeMap<String, BTreeMap<i64, u64>>>,
 }
 
 fn series() -> &'static Mutex<Series> {
@@ -27,7 +27,11 @@ fn minute(now_ms: i64) -> i64 {
 pub fn record(family: &'static str, label: &str, now_ms: i64) {
     let m = minute(now_ms);
     let mut s = series().lock().unwrap_or_else(|p| p.into_inner());
-    let buckets = s.counts.entry((family, label.to_string())).or_default();
+    let labels = s.counts.entry(family).or_default();
+    if !labels.contains_key(label) {
+        labels.insert(label.to_string(), BTreeMap::new());
+    }
+    let Some(buckets) = labels.get_mut(label) else { return };
     *buckets.entry(m).or_default() += 1;
     // Forget what fell out of the hour.
     while buckets.first_key_value().is_some_and(|(k, _)| *k <= m - MINUTES as i64) {
@@ -40,9 +44,10 @@ pub fn last_hour(family: &str, now_ms: i64) -> Vec<(String, Vec<u64>)> {
     let m = minute(now_ms);
     let s = series().lock().unwrap_or_else(|p| p.into_inner());
     s.counts
-        .iter()
-        .filter(|((f, _), _)| *f == family)
-        .map(|((_, label), buckets)| {
+        .get(family)
+        .into_iter()
+        .flatten()
+        .map(|(label, buckets)| {
             let counts = (0..MINUTES as i64)
                 .map(|i| buckets.get(&(m - (MINUTES as i64 - 1) + i)).copied().unwrap_or(0))
                 .collect();

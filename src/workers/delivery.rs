@@ -31,6 +31,12 @@ const MAX_IDLE: Duration = Duration::from_secs(5);
 /// A lease lasts the destination's timeout plus this margin.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
+/// What a claim found: deliveries (the flag marks a probe), or a shut gate until then.
+enum Claimed {
+    Some(Vec<Claim>, bool),
+    Shut(i64),
+}
+
 struct Gate {
     circuit: Circuit,
     paused_until: i64,
@@ -110,18 +116,23 @@ impl DeliveryWorker {
         self.gate.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Claims what is due and admitted, up to `free` deliveries; the flag marks a probe.
-    async fn claim(&self, free: usize) -> (Vec<Claim>, bool) {
+    /// Claims what is due and admitted, up to `free` deliveries. `Shut(until)`: the
+    /// circuit is open or the destination paused until that instant (unix ms), so nothing
+    /// was asked of the store.
+    async fn claim(&self, free: usize) -> Claimed {
         let now = self.clock.now_ms();
         let (limit, probe) = {
             let mut gate = self.lock_gate();
-            if gate.paused_until > now || free == 0 {
-                return (Vec::new(), false);
+            if gate.paused_until > now {
+                return Claimed::Shut(gate.paused_until);
+            }
+            if free == 0 {
+                return Claimed::Some(Vec::new(), false);
             }
             match gate.circuit.admit(now) {
                 Admit::Normal => (free, false),
                 Admit::Probe => (1, true),
-                Admit::Wait(_) => return (Vec::new(), false),
+                Admit::Wait(until) => return Claimed::Shut(until),
             }
         };
         let lease_until = now + (self.settings.timeout + LEASE_MARGIN).as_millis() as i64;
@@ -137,7 +148,7 @@ impl DeliveryWorker {
         }
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
         in_flight.extend(claims.iter().map(|c| c.key.clone()));
-        (claims, probe)
+        Claimed::Some(claims, probe)
     }
 
     /// One attempt of one claimed delivery; returns what to record. The lease holds until
@@ -321,7 +332,9 @@ impl DeliveryWorker {
     /// One pass: claims what is due now and runs those attempts to completion.
     /// Returns how many attempts were made.
     pub async fn run_once(self: &Arc<Self>) -> usize {
-        let (claims, probe) = self.claim(self.settings.concurrency as usize).await;
+        let Claimed::Some(claims, probe) = self.claim(self.settings.concurrency as usize).await else {
+            return 0;
+        };
         let n = claims.len();
         let mut set = JoinSet::new();
         for c in claims {
@@ -343,6 +356,7 @@ impl DeliveryWorker {
         // Refill in chunks (a quarter of the slots), not with one claim per finished attempt.
         let refill_at = (concurrency / 4).max(1);
         let mut wait = TICK;
+        let mut gate_shut = false;
         loop {
             let notified = wakeup.notified();
             tokio::pin!(notified);
@@ -352,18 +366,29 @@ impl DeliveryWorker {
             }
             let free = concurrency.saturating_sub(set.len());
             if free >= refill_at || set.is_empty() {
-                let (claims, probe) = self.claim(free).await;
-                wait = if claims.len() < free && !probe {
-                    self.idle_wait().await
-                } else {
-                    TICK
-                };
-                for c in claims {
-                    set.spawn(self.clone().attempt(c, probe));
+                match self.claim(free).await {
+                    // Nothing is claimable before `until` whatever arrives: no look at
+                    // the store until then (a dead destination costs ingest nothing).
+                    Claimed::Shut(until) => {
+                        let left = u64::try_from(until - self.clock.now_ms()).unwrap_or(0);
+                        wait = Duration::from_millis(left).clamp(TICK, MAX_IDLE);
+                        gate_shut = true;
+                    }
+                    Claimed::Some(claims, probe) => {
+                        wait = if claims.len() < free && !probe {
+                            self.idle_wait().await
+                        } else {
+                            TICK
+                        };
+                        gate_shut = false;
+                        for c in claims {
+                            set.spawn(self.clone().attempt(c, probe));
+                        }
+                    }
                 }
             }
             tokio::select! {
-                () = &mut notified => {}
+                () = &mut notified, if !gate_shut => {}
                 Some(first) = set.join_next(), if !set.is_empty() => {
                     let mut done: Vec<Completion> = first.ok().into_iter().collect();
                     while let Some(more) = set.try_join_next() {

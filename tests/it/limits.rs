@@ -2,7 +2,7 @@
 //! reading, slow clients cut off, a store that cannot commit, graceful shutdown.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -96,6 +96,8 @@ struct FaultyStore {
     inner: SqliteStore,
     /// 0 = healthy, 1 = cannot commit, 2 = write queue full.
     mode: AtomicU8,
+    /// How often a delivery worker asked when its next delivery is due.
+    next_due_calls: AtomicUsize,
 }
 
 #[async_trait]
@@ -123,6 +125,7 @@ impl Store for FaultyStore {
         self.inner.complete(completions).await
     }
     async fn next_due(&self, destination: &str) -> Result<Option<i64>, StoreError> {
+        self.next_due_calls.fetch_add(1, Ordering::SeqCst);
         self.inner.next_due(destination).await
     }
     async fn release(&self, keys: Vec<DeliveryKey>) -> Result<(), StoreError> {
@@ -191,6 +194,7 @@ async fn a_store_that_cannot_commit_answers_503_with_retry_after_and_never_2xx()
     let faulty = Arc::new(FaultyStore {
         inner: SqliteStore::open(&s.storage.sqlite_path).expect("opens"),
         mode: AtomicU8::new(1),
+        next_due_calls: AtomicUsize::new(0),
     });
     let app = TestApp::spawn_with_store(s, faulty.clone(), dir).await;
     let body = br#"{"id":"evt_d1","type":"t"}"#;
@@ -230,6 +234,53 @@ async fn a_store_that_cannot_commit_answers_503_with_retry_after_and_never_2xx()
         (status, answer["duplicate"].as_bool()),
         (200, Some(false)),
         "the provider's retry is taken once the disk is back"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_destination_whose_circuit_is_open_costs_new_events_no_store_reads() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = format!(
+        "{CONFIG}\n[destinations.app]\nkind = \"http\"\nurl = \"http://127.0.0.1:9/\"\n\
+         circuit = {{ failures = 1, probe = \"1h\" }}\n[[routes]]\nfrom = [\"stripe\"]\nto = [\"app\"]\n"
+    );
+    let s = settings(&config, dir.path());
+    let store = Arc::new(FaultyStore {
+        inner: SqliteStore::open(&s.storage.sqlite_path).expect("opens"),
+        mode: AtomicU8::new(0),
+        next_due_calls: AtomicUsize::new(0),
+    });
+    let app = TestApp::spawn_with_store(s, store.clone(), dir).await;
+    let post = |i: usize| {
+        let body = format!(r#"{{"id":"evt_open_{i}","type":"t"}}"#);
+        let headers = signed(&SchemeSpec::Stripe, "whsec_test", body.as_bytes(), now(), "", "");
+        let app = &app;
+        async move {
+            let (status, _) = app.post("stripe", &headers, body.as_bytes()).await;
+            assert_eq!(status, 200);
+        }
+    };
+    post(0).await;
+    let worker = app.worker("app");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !worker.circuit_open() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the refused attempt opens the circuit"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let before = store.next_due_calls.load(Ordering::SeqCst);
+    for i in 1..=40 {
+        post(i).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let reads = store.next_due_calls.load(Ordering::SeqCst) - before;
+    assert!(
+        reads <= 1,
+        "40 new events while the circuit is open: {reads} looks for due work (nothing is claimable before the probe)"
     );
     app.stop().await;
 }
