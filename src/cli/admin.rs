@@ -105,6 +105,14 @@ impl AdminClient {
     }
 }
 
+/// The admin client the config points at, or the exit code after saying why not.
+pub fn client(config: &Path, admin: &AdminArgs) -> Result<AdminClient, ExitCode> {
+    AdminClient::new(config, admin).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::FAILURE
+    })
+}
+
 /// Runs `f` on a small runtime and maps its outcome to an exit code.
 pub fn block_on(f: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -124,12 +132,9 @@ pub fn block_on(f: impl std::future::Future<Output = Result<(), String>>) -> Exi
 }
 
 pub fn sources(config: &Path, args: SourcesArgs) -> ExitCode {
-    let client = match AdminClient::new(config, &args.admin) {
+    let client = match client(config, &args.admin) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     block_on(async move {
         match args.action {
@@ -232,12 +237,9 @@ pub fn aligned(rows: &[Vec<String>]) -> String {
 }
 
 pub fn destinations(config: &Path, args: ListArgs) -> ExitCode {
-    let client = match AdminClient::new(config, &args.admin) {
+    let client = match client(config, &args.admin) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     block_on(async move {
         let answer = client.get("/api/v1/destinations").await?;

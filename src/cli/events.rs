@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::admin::{AdminClient, aligned, block_on, text_of};
+use super::admin::{aligned, block_on, client, text_of};
 use super::{EventsAction, EventsArgs, ReplayArgs, TailArgs};
 
 /// How many deliveries one bulk-replay request re-queues.
@@ -22,13 +22,6 @@ fn query(pairs: &[(&str, Option<&str>)]) -> String {
         }
     }
     q.finish()
-}
-
-fn client(config: &Path, admin: &super::AdminArgs) -> Result<AdminClient, ExitCode> {
-    AdminClient::new(config, admin).map_err(|e| {
-        eprintln!("error: {e}");
-        ExitCode::FAILURE
-    })
 }
 
 pub fn events(config: &Path, args: EventsArgs) -> ExitCode {
@@ -82,16 +75,7 @@ pub fn events(config: &Path, args: EventsArgs) -> ExitCode {
                     println!("{e}");
                     return Ok(());
                 }
-                for k in [
-                    "id",
-                    "source",
-                    "type",
-                    "status",
-                    "via",
-                    "dedupe_key",
-                    "received_at",
-                    "occurred_at",
-                ] {
+                for k in crate::http::admin::events::FACTS {
                     println!("{k:<12} {}", text_of(&e[k]));
                 }
                 let payload = e

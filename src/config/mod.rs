@@ -371,9 +371,14 @@ fn check_name(name: &str, table: &str) -> Result<(), ConfigError> {
 }
 
 fn storage_path(url: &str, base_dir: &Path) -> Result<PathBuf, ConfigError> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .ok_or_else(|| ConfigError::at("storage.url", format!("{url:?} is not a sqlite:// or postgres:// URL")))?;
+    let rest = url.strip_prefix("sqlite://").ok_or_else(|| {
+        // Only the scheme: the rest of a mistyped PostgreSQL URL may hold a password.
+        let scheme = url.split_once("://").map_or("none", |(scheme, _)| scheme);
+        ConfigError::at(
+            "storage.url",
+            format!("scheme {scheme:?}: use sqlite://PATH or postgres://USER:PASSWORD@HOST/DB"),
+        )
+    })?;
     if rest.is_empty() {
         return Err(ConfigError::at("storage.url", "no database file after sqlite://"));
     }

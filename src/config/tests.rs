@@ -146,6 +146,10 @@ fn sqlite_urls_resolve_relative_to_the_config_folder() {
     let abs = parse("[storage]\nurl = \"sqlite:///var/lib/inlet/x.db\"\n").expect("valid");
     assert_eq!(abs.storage.sqlite_path, Path::new("/var/lib/inlet/x.db"));
     assert!(err("[storage]\nurl = \"mysql://x\"\n").starts_with("storage.url: "));
+    let typo = err("[storage]\nurl = \"postgress://inlet:hunter2@db/inlet\"\n");
+    assert!(typo.starts_with("storage.url: "), "{typo}");
+    assert!(typo.contains("postgress"), "names the scheme: {typo}");
+    assert!(!typo.contains("hunter2"), "never repeats a password: {typo}");
 }
 
 #[test]

@@ -28,12 +28,8 @@ impl CommandDestination {
 
 fn failed(error: String, excerpt: Option<String>) -> AttemptResult {
     AttemptResult {
-        outcome: Outcome::Failed {
-            status: None,
-            error,
-            retry_after: None,
-        },
         response_excerpt: excerpt,
+        ..AttemptResult::failed(error)
     }
 }
 

@@ -99,14 +99,7 @@ pub(super) async fn send(request: reqwest::RequestBuilder, timeout: Duration, no
             } else {
                 format!("request failed: {}", root_cause(&e))
             };
-            return AttemptResult {
-                outcome: Outcome::Failed {
-                    status: None,
-                    error,
-                    retry_after: None,
-                },
-                response_excerpt: None,
-            };
+            return AttemptResult::failed(error);
         }
     };
     let status = response.status().as_u16();

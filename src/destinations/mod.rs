@@ -23,6 +23,21 @@ pub struct AttemptResult {
     pub response_excerpt: Option<String>,
 }
 
+impl AttemptResult {
+    /// An attempt that failed without an HTTP status (no connection, a timeout, a process
+    /// or stream error), retried on the schedule.
+    pub fn failed(error: String) -> AttemptResult {
+        AttemptResult {
+            outcome: Outcome::Failed {
+                status: None,
+                error,
+                retry_after: None,
+            },
+            response_excerpt: None,
+        }
+    }
+}
+
 /// What one attempt delivers: the stored event and, for a hydrating source, its state.
 #[derive(Clone, Copy, Debug)]
 pub struct Delivery<'a> {

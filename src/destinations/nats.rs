@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use async_nats::jetstream::context::PublishErrorKind;
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
@@ -43,7 +44,10 @@ impl NatsDestination {
                     .connect(self.settings.url.expose())
                     .await
                     .map_err(|e| format!("cannot connect to NATS: {e}"))?;
-                Ok(async_nats::jetstream::new(client))
+                let mut js = async_nats::jetstream::new(client);
+                // The context's own ack wait (5 s by default) is the destination's timeout.
+                js.set_timeout(self.timeout);
+                Ok(js)
             })
             .await
     }
@@ -61,17 +65,6 @@ impl NatsDestination {
     }
 }
 
-fn failed(error: String) -> AttemptResult {
-    AttemptResult {
-        outcome: Outcome::Failed {
-            status: None,
-            error,
-            retry_after: None,
-        },
-        response_excerpt: None,
-    }
-}
-
 #[async_trait]
 impl Destination for NatsDestination {
     async fn check(&self, sources: &[String]) -> anyhow::Result<()> {
@@ -82,7 +75,7 @@ impl Destination for NatsDestination {
         let event = delivery.event;
         let js = match self.context().await {
             Ok(js) => js,
-            Err(e) => return failed(e),
+            Err(e) => return AttemptResult::failed(e),
         };
         let subject = self.subject(&event.source, event.event_type.as_deref());
         let mut headers = async_nats::HeaderMap::new();
@@ -90,16 +83,13 @@ impl Destination for NatsDestination {
         headers.insert("Inlet-Source", event.source.as_str());
         headers.insert("Inlet-Type", event.event_type.as_deref().unwrap_or(""));
         let payload = envelope_bytes(event, delivery.state).into();
-        let sent = tokio::time::timeout(self.timeout, async {
-            js.publish_with_headers(subject.clone(), headers, payload)
-                .await
-                .map_err(|e| e.to_string())?
-                .await
-                .map_err(|e| e.to_string())
-        })
-        .await;
+        // Published, then acknowledged by the stream within the context's timeout.
+        let sent = match js.publish_with_headers(subject.clone(), headers, payload).await {
+            Ok(ack) => ack.await,
+            Err(e) => Err(e),
+        };
         match sent {
-            Ok(Ok(ack)) => AttemptResult {
+            Ok(ack) => AttemptResult {
                 outcome: Outcome::Delivered { status: None },
                 response_excerpt: Some(format!(
                     "stream {} seq {}{}",
@@ -112,11 +102,11 @@ impl Destination for NatsDestination {
                     }
                 )),
             },
-            Ok(Err(e)) if e.contains("no responders") => {
-                failed(format!("no JetStream stream covers subject {subject:?}: {e}"))
-            }
-            Ok(Err(e)) => failed(format!("publish failed: {e}")),
-            Err(_) => failed(format!("no ack within {}s", self.timeout.as_secs_f64())),
+            Err(e) => AttemptResult::failed(match e.kind() {
+                PublishErrorKind::StreamNotFound => format!("no JetStream stream covers subject {subject:?}"),
+                PublishErrorKind::TimedOut => format!("no ack within {}s", self.timeout.as_secs_f64()),
+                _ => format!("publish failed: {e}"),
+            }),
         }
     }
 }

@@ -24,6 +24,11 @@ impl Via {
     }
 }
 
+/// Headers as both stores keep them: JSON `[[name, value], ...]`.
+pub fn headers_json(headers: &[(String, String)]) -> String {
+    serde_json::to_string(headers).unwrap_or_else(|_| "[]".into())
+}
+
 /// A fresh event id: `evt_` + a UUIDv7 in hex, so ids sort by creation time.
 pub fn new_event_id() -> String {
     time_ordered_id("evt_")

@@ -14,7 +14,9 @@ pub use delivery::{
     AttemptRecord, Claim, Completion, DeliveryKey, DeliveryState, DeliveryView, DestinationStats, Hydrated, OrderSlot,
     PendingDelivery,
 };
-pub use event::{EventRecord, Ingested, NewEvent, RejectedRequest, StoredEvent, Via, new_event_id, time_ordered_id};
-pub use poll::{CursorCommit, PollCounts, PollState, PollWrite, PollWritten, RunEnd};
+pub use event::{
+    EventRecord, Ingested, NewEvent, RejectedRequest, StoredEvent, Via, headers_json, new_event_id, time_ordered_id,
+};
+pub use poll::{CursorCommit, POLL_STATE_COLUMNS, PollCounts, PollState, PollWrite, PollWritten, RunEnd};
 pub use query::{EventFilter, EventPage, EventStatus, EventSummary, RejectedPage, ReplaySelection, page_of};
 pub use retry::{MAX_RETRY_AFTER, NextStep, Outcome, next_step, parse_retry_after};

@@ -40,21 +40,22 @@ impl PollCounts {
         self.recovered += d.recovered;
     }
 
-    /// The counters in the column order both stores use: runs, requests, empty polls,
-    /// items, new events, duplicates, rate-limited, errors, rejected items, recovered.
-    pub fn from_columns(c: [u64; 10]) -> PollCounts {
-        PollCounts {
-            runs: c[0],
-            requests: c[1],
-            empty_polls: c[2],
-            items: c[3],
-            new_events: c[4],
-            duplicates: c[5],
-            rate_limited: c[6],
-            errors: c[7],
-            rejected_items: c[8],
-            recovered: c[9],
-        }
+    /// The counters from the ten columns after the first six of [`POLL_STATE_COLUMNS`],
+    /// read by `column(index)` (negative values read as 0).
+    pub fn read<E>(mut column: impl FnMut(usize) -> Result<i64, E>) -> Result<PollCounts, E> {
+        let mut n = |i: usize| column(i).map(|v| v.max(0) as u64);
+        Ok(PollCounts {
+            runs: n(6)?,
+            requests: n(7)?,
+            empty_polls: n(8)?,
+            items: n(9)?,
+            new_events: n(10)?,
+            duplicates: n(11)?,
+            rate_limited: n(12)?,
+            errors: n(13)?,
+            rejected_items: n(14)?,
+            recovered: n(15)?,
+        })
     }
 
     /// Requests per new event (`None` before the first new event).
@@ -62,6 +63,12 @@ impl PollCounts {
         (self.new_events > 0).then(|| self.requests as f64 / self.new_events as f64)
     }
 }
+
+/// The `poll_state` columns both stores select, in the order [`PollCounts::read`] and the
+/// stores' row readers expect.
+pub const POLL_STATE_COLUMNS: &str =
+    "source, cursor, generation, paused_until, last_run_at, last_error, runs, requests,
+    empty_polls, items, new_events, duplicates, rate_limited, errors, rejected_items, recovered";
 
 /// A poll source's stored state; a source never polled has the default.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -90,6 +97,30 @@ pub struct PollWrite {
     /// adds new events, duplicates and recovered from what it inserts.
     pub counts: PollCounts,
     pub end: Option<RunEnd>,
+}
+
+impl PollWrite {
+    /// The counters to add once `ingested` (the answers for `events`, in order) is known:
+    /// new events and duplicates, recovered ones in a group with a webhook source, and the
+    /// run itself (empty when it ended without error and found nothing new in any page).
+    pub fn counts_after(&self, ingested: &[Ingested]) -> PollCounts {
+        let mut counts = self.counts;
+        for answer in ingested {
+            if answer.duplicate {
+                counts.duplicates += 1;
+            } else {
+                counts.new_events += 1;
+                counts.recovered += u64::from(self.recovers);
+            }
+        }
+        if let Some(end) = &self.end {
+            counts.runs += 1;
+            if end.error.is_none() && end.new_before + counts.new_events == 0 {
+                counts.empty_polls += 1;
+            }
+        }
+        counts
+    }
 }
 
 #[derive(Clone, Debug)]

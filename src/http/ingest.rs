@@ -134,10 +134,7 @@ async fn handle(state: AppState, source: String, request: Request, request_id: &
     });
     let (response, outcome) = commit(&state, intake, event, request_id).await;
     if outcome == "accepted" {
-        crate::telemetry::series::record("ingest", &source, received_at);
-        if let Some(item) = feed_item {
-            state.feed.publish(item);
-        }
+        crate::telemetry::event_committed(Some(&state.feed), &source, received_at, feed_item);
     }
     count(outcome);
     if outcome != "unavailable" {

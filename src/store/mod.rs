@@ -76,8 +76,12 @@ pub trait Store: Send + Sync {
     /// The ids of all stored events, oldest first, up to `limit`.
     async fn event_ids(&self, limit: usize) -> Result<Vec<String>, StoreError>;
 
-    /// The most recent rejected requests, newest first.
-    async fn rejected(&self, limit: usize) -> Result<Vec<RejectedRequest>, StoreError>;
+    /// The most recent rejected requests, newest first: the first page of
+    /// [`Store::rejected_page`] without its cursors.
+    async fn rejected(&self, limit: usize) -> Result<Vec<RejectedRequest>, StoreError> {
+        let page = self.rejected_page(None, limit).await?;
+        Ok(page.items.into_iter().map(|(_, r)| r).collect())
+    }
 
     /// Events matching `filter`, newest first, older than the cursor `before`, at most `limit`.
     async fn list_events(

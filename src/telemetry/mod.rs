@@ -12,6 +12,18 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
+use feed::{Feed, FeedItem};
+
+/// A new event (not a duplicate) was committed, from a webhook or a poll: it counts in the
+/// dashboard's ingest chart and goes to whoever follows the feed (`item` is built only
+/// while someone does).
+pub fn event_committed(feed: Option<&Feed>, source: &str, received_at: i64, item: Option<FeedItem>) {
+    series::record("ingest", source, received_at);
+    if let (Some(feed), Some(item)) = (feed, item) {
+        feed.publish(item);
+    }
+}
+
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()

@@ -147,6 +147,20 @@ async fn replay_from_the_event_page_needs_the_csrf_token_and_the_same_origin() {
         .expect("the failing delivery's attempts");
     let attempts = failing.split("</table>").next().unwrap_or("").matches("<tr>").count() - 1;
     assert_eq!(attempts, 2, "the replay's attempt is on the page");
+    let unknown = no_redirects()
+        .post(format!("{admin}/events/evt_nope/replay"))
+        .header("cookie", &cookie)
+        .header("origin", &own)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(
+        unknown.status().as_u16(),
+        404,
+        "replaying an unknown event is not found"
+    );
     f.app.stop().await;
 }
 

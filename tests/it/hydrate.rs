@@ -96,7 +96,15 @@ async fn the_api_answering_429_then_200_delays_the_delivery_without_losing_it_or
         "waited out the Retry-After"
     );
     let id = app.store.event_ids(10).await.expect("ids")[0].clone();
-    let stored = app.store.event(&id).await.expect("reads").expect("event");
+    // The receiver has the event before the worker records the attempt: wait for that.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let stored = loop {
+        let stored = app.store.event(&id).await.expect("reads").expect("event");
+        if stored.deliveries[0].state == "delivered" || std::time::Instant::now() > deadline {
+            break stored;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     let attempts = &stored.deliveries[0].attempts;
     assert_eq!(attempts.len(), 2);
     assert_eq!(attempts[0].status_code, Some(429));

@@ -379,3 +379,28 @@ async fn the_cursor_survives_a_config_edit_and_a_restart() {
     assert_eq!(last.query.get("limit").map(String::as_str), Some("7"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn polled_events_count_in_the_dashboards_ingest_chart_once_each() {
+    let api = FakeApi::start(10).await;
+    for (i, id) in ["p", "q", "r"].iter().enumerate() {
+        api.put(id, 100 + i as i64);
+    }
+    let receiver = Receiver::start().await;
+    let cfg = config(&api, &receiver.url, "")
+        .replace("[sources.items]", "[sources.charted]")
+        .replace(r#"from = ["items"]"#, r#"from = ["charted"]"#);
+    let app = TestApp::spawn(&cfg).await;
+    receiver.wait_for(3).await;
+    // A later run reads the same items again: duplicates do not count.
+    api.wait_for_calls(api.calls().len() + 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let chart = inlet::telemetry::series::last_hour("ingest", chrono::Utc::now().timestamp_millis());
+    let counted: u64 = chart
+        .iter()
+        .filter(|(label, _)| label == "charted")
+        .flat_map(|(_, counts)| counts)
+        .sum();
+    assert_eq!(counted, 3, "{chart:?}");
+    app.stop().await;
+}

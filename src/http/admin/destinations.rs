@@ -7,38 +7,59 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::ApiError;
+use crate::domain::DestinationStats;
 use crate::http::AppState;
 
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// One configured destination as the API and `/metrics` report it.
+pub struct DestinationRow<'a> {
+    pub name: &'a str,
+    pub kind: &'static str,
+    pub circuit_open: bool,
+    pub stats: DestinationStats,
+    pub oldest_pending_seconds: Option<f64>,
+}
+
+/// Every configured destination, in config order, with its store counts and circuit.
+pub async fn rows(state: &AppState) -> Result<Vec<DestinationRow<'_>>, ApiError> {
     let stats = state.store.destination_stats().await?;
     let now = chrono::Utc::now().timestamp_millis();
-    let items: Vec<Value> = state
+    Ok(state
         .settings
         .destinations
         .iter()
         .map(|(name, d)| {
-            let s = stats
+            let stats = stats
                 .iter()
                 .find(|s| &s.destination == name)
                 .cloned()
                 .unwrap_or_default();
-            let kind = d.kind.name();
-            let circuit_open = state
-                .workers
-                .iter()
-                .find(|w| w.name() == name)
-                .is_some_and(|w| w.circuit_open());
+            DestinationRow {
+                name,
+                kind: d.kind.name(),
+                circuit_open: state.workers.iter().any(|w| w.name() == name && w.circuit_open()),
+                oldest_pending_seconds: stats.oldest_pending_at.map(|at| (now - at).max(0) as f64 / 1000.0),
+                stats,
+            }
+        })
+        .collect())
+}
+
+pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let items: Vec<Value> = rows(&state)
+        .await?
+        .iter()
+        .map(|r| {
             json!({
-                "name": name,
-                "kind": kind,
-                "circuit": if circuit_open { "open" } else { "closed" },
+                "name": r.name,
+                "kind": r.kind,
+                "circuit": if r.circuit_open { "open" } else { "closed" },
                 "deliveries": {
-                    "pending": s.pending,
-                    "delivered": s.delivered,
-                    "dead": s.dead,
-                    "skipped_stale": s.skipped_stale,
+                    "pending": r.stats.pending,
+                    "delivered": r.stats.delivered,
+                    "dead": r.stats.dead,
+                    "skipped_stale": r.stats.skipped_stale,
                 },
-                "oldest_pending_seconds": s.oldest_pending_at.map(|at| ((now - at).max(0) as f64) / 1000.0),
+                "oldest_pending_seconds": r.oldest_pending_seconds,
             })
         })
         .collect();

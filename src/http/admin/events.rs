@@ -63,6 +63,19 @@ pub fn filter_from(fields: &HashMap<String, String>, state: &AppState) -> Result
     })
 }
 
+/// The scalar fields of an event's JSON ([`summary`]), in the order people read them:
+/// the CLI's `events show` and the dashboard's event page list these.
+pub const FACTS: [&str; 8] = [
+    "id",
+    "source",
+    "type",
+    "status",
+    "via",
+    "dedupe_key",
+    "received_at",
+    "occurred_at",
+];
+
 fn summary(e: &EventSummary) -> Value {
     json!({
         "id": e.id,
@@ -91,15 +104,20 @@ pub async fn list(
 }
 
 pub fn limit(query: &HashMap<String, String>) -> Result<usize, ApiError> {
-    match query.get("limit") {
-        None => Ok(DEFAULT_LIMIT),
-        Some(l) => l
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(|n| n.min(MAX_LIMIT))
-            .ok_or_else(|| ApiError::BadRequest(format!("limit {l:?} is not a positive number"))),
-    }
+    Ok(positive(query, "limit")?.map_or(DEFAULT_LIMIT, |n| n.min(MAX_LIMIT)))
+}
+
+/// `fields[key]` as a positive number, if given.
+fn positive(fields: &HashMap<String, String>, key: &str) -> Result<Option<usize>, ApiError> {
+    fields
+        .get(key)
+        .map(|v| {
+            v.parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ApiError::BadRequest(format!("{key} {v:?} is not a positive number")))
+        })
+        .transpose()
 }
 
 pub fn cursor(query: &HashMap<String, String>) -> Result<Option<i64>, ApiError> {
@@ -201,17 +219,16 @@ pub async fn replay_one(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let fields = body_fields(&body)?;
+    replay_event(&state, id, fields.get("destination").cloned()).await
+}
+
+/// Re-queues one event's deliveries (to `destination` only, if given); 404 for an
+/// unknown event. The API and the dashboard's Replay button.
+pub async fn replay_event(state: &AppState, id: String, destination: Option<String>) -> Result<Json<Value>, ApiError> {
     if state.store.event(&id).await?.is_none() {
         return Err(ApiError::NotFound(format!("no event {id:?}")));
     }
-    let destination = fields.get("destination").cloned();
-    let selection = ReplaySelection::Event { id, destination };
-    let n = state
-        .store
-        .replay(selection, chrono::Utc::now().timestamp_millis())
-        .await?;
-    state.wakeup.notify_waiters();
-    Ok(Json(json!({ "replayed": n })))
+    replay(state, ReplaySelection::Event { id, destination }).await
 }
 
 pub async fn replay_matching(State(state): State<AppState>, body: Bytes) -> Result<Json<Value>, ApiError> {
@@ -228,21 +245,20 @@ pub async fn replay_matching(State(state): State<AppState>, body: Bytes) -> Resu
         let n = state.store.count_replay(filter, delivery_status, destination).await?;
         return Ok(Json(json!({ "matching": n })));
     }
-    let limit = match fields.get("limit") {
-        None => None,
-        Some(l) => Some(
-            l.parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| ApiError::BadRequest(format!("limit {l:?} is not a positive number")))?,
-        ),
-    };
+    // A bulk replay's limit is not capped like a page's: it is how many to re-queue.
+    let limit = positive(&fields, "limit")?;
     let selection = ReplaySelection::Matching {
         filter,
         state: delivery_status,
         destination,
         limit,
     };
+    replay(&state, selection).await
+}
+
+/// Re-queues the selection now and wakes the delivery workers (on this node; the store's
+/// `listen` wakes the others).
+pub async fn replay(state: &AppState, selection: ReplaySelection) -> Result<Json<Value>, ApiError> {
     let n = state
         .store
         .replay(selection, chrono::Utc::now().timestamp_millis())

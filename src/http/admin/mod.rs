@@ -52,14 +52,22 @@ pub enum ApiError {
     Unavailable(String),
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code, detail) = match self {
+impl ApiError {
+    /// The HTTP status, the error code and the detail: the API answers them as JSON, the
+    /// dashboard as a page.
+    pub fn parts(self) -> (StatusCode, &'static str, String) {
+        match self {
             ApiError::BadRequest(d) => (StatusCode::BAD_REQUEST, "bad_request", d),
             ApiError::Unauthorized(d) => (StatusCode::UNAUTHORIZED, "unauthorized", d),
             ApiError::NotFound(d) => (StatusCode::NOT_FOUND, "not_found", d),
             ApiError::Unavailable(d) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", d),
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, detail) = self.parts();
         (status, Json(json!({ "error": code, "detail": detail }))).into_response()
     }
 }

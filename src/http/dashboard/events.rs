@@ -107,28 +107,19 @@ pub async fn show(_: Session, State(state): State<AppState>, Path(id): Path<Stri
     };
     let csrf = csrf_value(&state);
     let mut body = String::new();
-    let facts: Vec<Vec<String>> = [
-        "id",
-        "source",
-        "type",
-        "status",
-        "via",
-        "dedupe_key",
-        "received_at",
-        "occurred_at",
-    ]
-    .iter()
-    .map(|k| {
-        vec![
-            esc(k),
-            if *k == "status" {
-                status_cell(&e[*k])
-            } else {
-                cell(&e[*k])
-            },
-        ]
-    })
-    .collect();
+    let facts: Vec<Vec<String>> = api::FACTS
+        .iter()
+        .map(|k| {
+            vec![
+                esc(k),
+                if *k == "status" {
+                    status_cell(&e[*k])
+                } else {
+                    cell(&e[*k])
+                },
+            ]
+        })
+        .collect();
     body.push_str(&table(&["", ""], &facts));
     body.push_str("<p>");
     body.push_str(&post_button(&format!("/events/{id}/replay"), &csrf, "Replay", ""));
@@ -206,20 +197,9 @@ pub async fn replay(
         return refused;
     }
     let destination = form.get("destination").filter(|d| !d.is_empty()).cloned();
-    let selection = ReplaySelection::Event {
-        id: id.clone(),
-        destination,
-    };
-    match state
-        .store
-        .replay(selection, chrono::Utc::now().timestamp_millis())
-        .await
-    {
-        Ok(_) => {
-            state.wakeup.notify_waiters();
-            Redirect::to(&format!("/events/{}", q(&id))).into_response()
-        }
-        Err(e) => failed(e.into()),
+    match api::replay_event(&state, id.clone(), destination).await {
+        Ok(_) => Redirect::to(&format!("/events/{}", q(&id))).into_response(),
+        Err(e) => failed(e),
     }
 }
 
@@ -264,15 +244,8 @@ pub async fn replay_dead(
         destination: None,
         limit: None,
     };
-    match state
-        .store
-        .replay(selection, chrono::Utc::now().timestamp_millis())
-        .await
-    {
-        Ok(_) => {
-            state.wakeup.notify_waiters();
-            Redirect::to("/dead").into_response()
-        }
-        Err(e) => failed(e.into()),
+    match api::replay(&state, selection).await {
+        Ok(_) => Redirect::to("/dead").into_response(),
+        Err(e) => failed(e),
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::Value;
 
@@ -27,12 +27,7 @@ pub fn cell(v: &Value) -> String {
 
 /// An API error as a dashboard page.
 pub fn failed(e: ApiError) -> Response {
-    let (status, text) = match e {
-        ApiError::NotFound(d) => (StatusCode::NOT_FOUND, d),
-        ApiError::BadRequest(d) => (StatusCode::BAD_REQUEST, d),
-        ApiError::Unauthorized(d) => (StatusCode::UNAUTHORIZED, d),
-        ApiError::Unavailable(d) => (StatusCode::SERVICE_UNAVAILABLE, d),
-    };
+    let (status, _, text) = e.parts();
     (
         status,
         Html(page("Error", &format!("<p class=\"dead\">{}</p>", esc(&text)))),

@@ -322,12 +322,13 @@ impl Poller {
                     .collect(),
                 _ => Vec::new(),
             };
+            let received: Vec<i64> = write.events.iter().map(|e| e.received_at).collect();
             let written = self.store.poll_write(write).await?;
-            if let Some(feed) = &self.feed {
-                for (item, answer) in items.into_iter().zip(&written.ingested) {
-                    if !answer.duplicate {
-                        feed.publish(item);
-                    }
+            let mut items = items.into_iter();
+            for (at, answer) in received.iter().zip(&written.ingested) {
+                let item = items.next();
+                if !answer.duplicate {
+                    crate::telemetry::event_committed(self.feed.as_deref(), self.name(), *at, item);
                 }
             }
             let new = written.ingested.iter().filter(|i| !i.duplicate).count() as u64;

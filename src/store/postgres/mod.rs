@@ -118,7 +118,7 @@ impl Store for PgStore {
         let pool = self.pool.clone();
         let count = self.rejected_since_trim.clone();
         tokio::spawn(async move {
-            let headers = serde_json::to_string(&rejected.headers).unwrap_or_else(|_| "[]".into());
+            let headers = crate::domain::headers_json(&rejected.headers);
             let inserted =
                 sqlx::query("INSERT INTO rejected (source, error, at, headers, body_size) VALUES ($1, $2, $3, $4, $5)")
                     .bind(&rejected.source)
@@ -194,16 +194,6 @@ impl Store for PgStore {
             .fetch_all(&self.pool)
             .await
             .map_err(unavailable)
-    }
-
-    async fn rejected(&self, limit: usize) -> Result<Vec<RejectedRequest>, StoreError> {
-        Ok(reads::rejected_page(&self.pool, None, limit)
-            .await
-            .map_err(unavailable)?
-            .items
-            .into_iter()
-            .map(|(_, r)| r)
-            .collect())
     }
 
     async fn list_events(

@@ -4,27 +4,14 @@
 use sqlx::{PgPool, Postgres, Row, Transaction};
 
 use super::queue::insert_event;
-use crate::domain::{PollCounts, PollState, PollWrite, PollWritten};
+use crate::domain::{POLL_STATE_COLUMNS, PollCounts, PollState, PollWrite, PollWritten};
 
 pub async fn write(tx: &mut Transaction<'_, Postgres>, w: &PollWrite) -> sqlx::Result<PollWritten> {
-    let mut counts = w.counts;
     let mut ingested = Vec::with_capacity(w.events.len());
     for e in &w.events {
-        let answer = insert_event(tx, e).await?;
-        if answer.duplicate {
-            counts.duplicates += 1;
-        } else {
-            counts.new_events += 1;
-            counts.recovered += u64::from(w.recovers);
-        }
-        ingested.push(answer);
+        ingested.push(insert_event(tx, e).await?);
     }
-    if let Some(end) = &w.end {
-        counts.runs += 1;
-        if end.error.is_none() && end.new_before + counts.new_events == 0 {
-            counts.empty_polls += 1;
-        }
-    }
+    let counts = w.counts_after(&ingested);
     sqlx::query(
         "INSERT INTO poll_state (source, runs, requests, empty_polls, items, new_events, duplicates, rate_limited, errors, rejected_items, recovered)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -82,11 +69,7 @@ pub async fn reset_cursor(pool: &PgPool, source: &str) -> sqlx::Result<()> {
     Ok(())
 }
 
-const COLUMNS: &str = "source, cursor, generation, paused_until, last_run_at, last_error, runs, requests,
-    empty_polls, items, new_events, duplicates, rate_limited, errors, rejected_items, recovered";
-
 fn row(r: &sqlx::postgres::PgRow) -> sqlx::Result<(String, PollState)> {
-    let n = |i: usize| r.try_get::<i64, _>(i).map(|v| v.max(0) as u64);
     Ok((
         r.try_get(0)?,
         PollState {
@@ -95,25 +78,14 @@ fn row(r: &sqlx::postgres::PgRow) -> sqlx::Result<(String, PollState)> {
             paused_until: r.try_get(3)?,
             last_run_at: r.try_get(4)?,
             last_error: r.try_get(5)?,
-            counts: PollCounts::from_columns([
-                n(6)?,
-                n(7)?,
-                n(8)?,
-                n(9)?,
-                n(10)?,
-                n(11)?,
-                n(12)?,
-                n(13)?,
-                n(14)?,
-                n(15)?,
-            ]),
+            counts: PollCounts::read(|i| r.try_get(i))?,
         },
     ))
 }
 
 pub async fn state(pool: &PgPool, source: &str) -> sqlx::Result<PollState> {
     let found = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM poll_state WHERE source = $1"
+        "SELECT {POLL_STATE_COLUMNS} FROM poll_state WHERE source = $1"
     )))
     .bind(source)
     .fetch_optional(pool)
@@ -126,7 +98,7 @@ pub async fn state(pool: &PgPool, source: &str) -> sqlx::Result<PollState> {
 
 pub async fn states(pool: &PgPool) -> sqlx::Result<Vec<(String, PollState)>> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM poll_state ORDER BY source"
+        "SELECT {POLL_STATE_COLUMNS} FROM poll_state ORDER BY source"
     )))
     .fetch_all(pool)
     .await?

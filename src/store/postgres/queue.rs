@@ -10,7 +10,7 @@ use crate::domain::compare::newer_version;
 use crate::domain::{Claim, Completion, DeliveryKey, DeliveryState, Ingested, NewEvent, NextStep, ReplaySelection};
 
 pub async fn insert_event(tx: &mut Transaction<'_, Postgres>, e: &NewEvent) -> sqlx::Result<Ingested> {
-    let headers = serde_json::to_string(&e.headers).unwrap_or_else(|_| "[]".into());
+    let headers = crate::domain::headers_json(&e.headers);
     let seq: Option<i64> = sqlx::query_scalar(
         "INSERT INTO events (id, source, dedupe_group, dedupe_key, type, via, received_at, occurred_at, content_type, headers, body)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)

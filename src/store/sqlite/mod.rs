@@ -152,10 +152,6 @@ impl SqliteStore {
     }
 }
 
-fn pairs(json: &str) -> Vec<(String, String)> {
-    serde_json::from_str(json).unwrap_or_default()
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn ingest(&self, event: NewEvent) -> Result<Ingested, StoreError> {
@@ -217,23 +213,6 @@ impl Store for SqliteStore {
         self.read(move |c| {
             c.prepare_cached("SELECT id FROM events ORDER BY seq LIMIT ?1")?
                 .query_map([limit as i64], |r| r.get(0))?
-                .collect()
-        })
-        .await
-    }
-
-    async fn rejected(&self, limit: usize) -> Result<Vec<RejectedRequest>, StoreError> {
-        self.read(move |c| {
-            c.prepare_cached("SELECT source, error, at, headers, body_size FROM rejected ORDER BY id DESC LIMIT ?1")?
-                .query_map([limit as i64], |r| {
-                    Ok(RejectedRequest {
-                        source: r.get(0)?,
-                        error: r.get(1)?,
-                        at: r.get(2)?,
-                        headers: pairs(&r.get::<_, String>(3)?),
-                        body_size: r.get::<_, i64>(4)? as u64,
-                    })
-                })?
                 .collect()
         })
         .await

@@ -4,27 +4,14 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::writer::insert_event;
-use crate::domain::{PollCounts, PollState, PollWrite, PollWritten};
+use crate::domain::{POLL_STATE_COLUMNS, PollCounts, PollState, PollWrite, PollWritten};
 
 pub fn write(tx: &Transaction<'_>, w: &PollWrite) -> rusqlite::Result<PollWritten> {
-    let mut counts = w.counts;
     let mut ingested = Vec::with_capacity(w.events.len());
     for e in &w.events {
-        let answer = insert_event(tx, e)?;
-        if answer.duplicate {
-            counts.duplicates += 1;
-        } else {
-            counts.new_events += 1;
-            counts.recovered += u64::from(w.recovers);
-        }
-        ingested.push(answer);
+        ingested.push(insert_event(tx, e)?);
     }
-    if let Some(end) = &w.end {
-        counts.runs += 1;
-        if end.error.is_none() && end.new_before + counts.new_events == 0 {
-            counts.empty_polls += 1;
-        }
-    }
+    let counts = w.counts_after(&ingested);
     ensure_row(tx, &w.source)?;
     tx.prepare_cached(
         "UPDATE poll_state SET runs = runs + ?2, requests = requests + ?3, empty_polls = empty_polls + ?4,
@@ -79,11 +66,7 @@ pub fn reset_cursor(tx: &Transaction<'_>, source: &str) -> rusqlite::Result<()> 
     Ok(())
 }
 
-const COLUMNS: &str = "source, cursor, generation, paused_until, last_run_at, last_error, runs, requests,
-    empty_polls, items, new_events, duplicates, rate_limited, errors, rejected_items, recovered";
-
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, PollState)> {
-    let n = |i: usize| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
     Ok((
         r.get(0)?,
         PollState {
@@ -92,34 +75,23 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, PollState)> {
             paused_until: r.get(3)?,
             last_run_at: r.get(4)?,
             last_error: r.get(5)?,
-            counts: PollCounts::from_columns([
-                n(6)?,
-                n(7)?,
-                n(8)?,
-                n(9)?,
-                n(10)?,
-                n(11)?,
-                n(12)?,
-                n(13)?,
-                n(14)?,
-                n(15)?,
-            ]),
+            counts: PollCounts::read(|i| r.get(i))?,
         },
     ))
 }
 
 pub fn state(c: &Connection, source: &str) -> rusqlite::Result<PollState> {
-    Ok(
-        c.prepare_cached(&format!("SELECT {COLUMNS} FROM poll_state WHERE source = ?1"))?
-            .query_row([source], row)
-            .optional()?
-            .map(|(_, s)| s)
-            .unwrap_or_default(),
-    )
+    Ok(c.prepare_cached(&format!(
+        "SELECT {POLL_STATE_COLUMNS} FROM poll_state WHERE source = ?1"
+    ))?
+    .query_row([source], row)
+    .optional()?
+    .map(|(_, s)| s)
+    .unwrap_or_default())
 }
 
 pub fn states(c: &Connection) -> rusqlite::Result<Vec<(String, PollState)>> {
-    c.prepare_cached(&format!("SELECT {COLUMNS} FROM poll_state ORDER BY source"))?
+    c.prepare_cached(&format!("SELECT {POLL_STATE_COLUMNS} FROM poll_state ORDER BY source"))?
         .query_map([], row)?
         .collect()
 }

@@ -40,7 +40,7 @@ pub enum Op {
 
 /// A write that runs inside the writer's transaction and answers after the commit.
 pub trait WriteTask: Send {
-    /// Commit with `synchronous=FULL`: the task stores events.
+    /// The task stores events: its callers are answered only after a WAL flush.
     fn durable(&self) -> bool;
     fn apply(&mut self, tx: &Transaction<'_>);
     fn finish(self: Box<Self>, committed: Result<(), StoreError>);
@@ -225,7 +225,7 @@ fn commit(
 }
 
 pub fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> rusqlite::Result<Ingested> {
-    let headers = serde_json::to_string(&e.headers).unwrap_or_else(|_| "[]".into());
+    let headers = crate::domain::headers_json(&e.headers);
     let inserted = tx
         .prepare_cached(
             "INSERT INTO events (id, source, dedupe_group, dedupe_key, type, via, received_at, occurred_at, content_type, headers, body)
@@ -274,7 +274,7 @@ pub fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> rusqlite::Result<Inge
 }
 
 fn insert_rejected(tx: &Transaction<'_>, r: &RejectedRequest) -> rusqlite::Result<()> {
-    let headers = serde_json::to_string(&r.headers).unwrap_or_else(|_| "[]".into());
+    let headers = crate::domain::headers_json(&r.headers);
     tx.prepare_cached("INSERT INTO rejected (source, error, at, headers, body_size) VALUES (?1, ?2, ?3, ?4, ?5)")?
         .execute(params![r.source, r.error, r.at, headers, r.body_size as i64])?;
     Ok(())
