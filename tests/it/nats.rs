@@ -136,3 +136,41 @@ async fn a_subject_no_stream_covers_stops_the_gateway_with_a_clear_error() {
     );
     assert!(error.contains(&format!("{prefix}.shop.none")), "{error}");
 }
+
+#[tokio::test]
+async fn a_stream_deleted_while_running_fails_the_attempt_naming_the_subject() {
+    let Some(url) = server() else { return };
+    let prefix = format!("inletgone{}", uuid::Uuid::now_v7().simple());
+    let client = async_nats::connect(&url).await.expect("NATS is reachable");
+    let js = async_nats::jetstream::new(client);
+    let stream_name = prefix.to_uppercase();
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: stream_name.clone(),
+        subjects: vec![format!("{prefix}.>")],
+        ..Default::default()
+    })
+    .await
+    .expect("stream created");
+    let app = TestApp::spawn(&config(&url, &prefix)).await;
+    js.delete_stream(&stream_name).await.expect("stream deleted");
+
+    let body = br#"{"n":1,"type":"order.created"}"#;
+    let headers = signed(&SchemeSpec::Standard, SECRET, body, now(), "gone1", "");
+    let (status, answer) = app.post("shop", &headers, body).await;
+    assert_eq!(status, 200);
+    let id = answer["id"].as_str().expect("id").to_string();
+    let mut error = String::new();
+    for _ in 0..300 {
+        let e = app.store.event(&id).await.expect("reads").expect("event");
+        if let Some(a) = e.deliveries[0].attempts.first() {
+            error = a.error.clone().unwrap_or_default();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        error.contains("no JetStream stream covers subject") && error.contains(&prefix),
+        "{error}"
+    );
+    app.stop().await;
+}

@@ -6,7 +6,6 @@
 //! order, so nothing that reads through the writer (a claim) learns of an event before
 //! that event is on disk. One flush covers every batch committed before it.
 
-use std::fs::File;
 use std::sync::mpsc::Receiver;
 use std::time::Instant;
 
@@ -27,7 +26,9 @@ pub struct Committed {
     pub needs_flush: bool,
 }
 
-pub fn run(wal: File, rx: Receiver<Committed>) {
+/// Flushes with `flush` (the WAL's `fdatasync`; a test's stand-in) and answers, until the
+/// writer drops its sender.
+pub fn run(mut flush: impl FnMut() -> std::io::Result<()>, rx: Receiver<Committed>) {
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while let Ok(more) = rx.try_recv() {
@@ -35,7 +36,7 @@ pub fn run(wal: File, rx: Receiver<Committed>) {
         }
         if group.iter().any(|c| c.needs_flush && c.committed.is_ok()) {
             let started = Instant::now();
-            let flushed = wal.sync_data();
+            let flushed = flush();
             let elapsed = started.elapsed();
             metrics::observe(
                 "inlet_store_flush_seconds",
@@ -86,5 +87,99 @@ pub fn answer(c: Committed) {
             }
             Op::Reject(_) | Op::Shutdown => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::sync::mpsc;
+
+    use bytes::Bytes;
+    use tokio::sync::oneshot;
+
+    use super::*;
+    use crate::domain::{NewEvent, Via};
+
+    /// A committed batch of one ingest, and the receiver its caller waits on.
+    fn ingest_batch() -> (Committed, oneshot::Receiver<Result<Ingested, StoreError>>) {
+        let (reply, answer) = oneshot::channel();
+        let event = NewEvent {
+            id: "evt_1".into(),
+            source: "s".into(),
+            dedupe_group: "s".into(),
+            dedupe_key: "k".into(),
+            event_type: None,
+            via: Via::Webhook,
+            received_at: 0,
+            occurred_at: None,
+            content_type: None,
+            headers: Vec::new(),
+            body: Bytes::from_static(b"{}"),
+            destinations: Vec::new(),
+        };
+        let batch = Committed {
+            ops: vec![Op::Ingest(Box::new(event), reply)],
+            answers: vec![Ok(Ingested {
+                id: "evt_1".into(),
+                duplicate: false,
+            })],
+            committed: Ok(()),
+            needs_flush: true,
+        };
+        (batch, answer)
+    }
+
+    #[test]
+    fn a_committed_ingest_is_answered_only_after_the_flush_that_covers_it() {
+        let (batch, mut answer) = ingest_batch();
+        let (tx, rx) = mpsc::channel();
+        tx.send(batch).expect("sends");
+        drop(tx);
+        let flushes = Cell::new(0);
+        run(
+            || {
+                assert!(answer.try_recv().is_err(), "nothing is answered before the flush");
+                flushes.set(flushes.get() + 1);
+                Ok(())
+            },
+            rx,
+        );
+        assert_eq!(flushes.get(), 1);
+        let got = answer.try_recv().expect("answered after the flush");
+        assert_eq!(got.map(|i| i.id).ok().as_deref(), Some("evt_1"));
+    }
+
+    #[test]
+    fn a_failed_flush_answers_its_ingests_unavailable_never_ok() {
+        let (first, mut a1) = ingest_batch();
+        let (second, mut a2) = ingest_batch();
+        let (tx, rx) = mpsc::channel();
+        tx.send(first).expect("sends");
+        tx.send(second).expect("sends");
+        drop(tx);
+        run(|| Err(std::io::Error::other("disk gone")), rx);
+        for answer in [a1.try_recv(), a2.try_recv()] {
+            match answer.expect("answered") {
+                Err(StoreError::Unavailable(why)) => assert!(why.contains("flush failed"), "{why}"),
+                other => panic!("a failed flush must not acknowledge: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_batch_without_events_needs_no_flush_of_its_own() {
+        let (reply, mut answer) = oneshot::channel();
+        let (tx, rx) = mpsc::channel();
+        tx.send(Committed {
+            ops: vec![Op::Ping(reply)],
+            answers: Vec::new(),
+            committed: Ok(()),
+            needs_flush: false,
+        })
+        .expect("sends");
+        drop(tx);
+        run(|| panic!("no flush for bookkeeping alone"), rx);
+        assert!(matches!(answer.try_recv(), Ok(Ok(()))));
     }
 }

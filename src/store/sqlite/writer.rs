@@ -106,7 +106,7 @@ pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Count
     let (to_syncer, committed_rx) = std::sync::mpsc::channel::<Committed>();
     let syncer = std::thread::Builder::new()
         .name("inlet-sqlite-sync".into())
-        .spawn(move || super::syncer::run(wal, committed_rx));
+        .spawn(move || super::syncer::run(move || wal.sync_data(), committed_rx));
     let syncer = match syncer {
         Ok(h) => Some(h),
         Err(e) => {
