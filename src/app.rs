@@ -26,6 +26,10 @@ use crate::store::sqlite::SqliteStore;
 use crate::telemetry::feed::Feed;
 use crate::workers::{Clock, DeliveryWorker, SystemClock, poll, retention};
 
+/// Open connections the admin listener takes at most (operators and their scripts, not
+/// the internet; the ingest listener has `server.max_connections`).
+const ADMIN_CONNECTIONS: usize = 256;
+
 pub struct App {
     state: AppState,
     ingest: TcpListener,
@@ -40,11 +44,14 @@ impl App {
     /// Opens the configured store (SQLite, or PostgreSQL for `postgres://` URLs) and binds
     /// `server.listen` and `admin.listen`.
     pub async fn build(settings: Settings) -> anyhow::Result<App> {
+        let keep = crate::domain::RejectedKeep {
+            keep: settings.server.rejected_keep,
+        };
         let store: Arc<dyn Store> = match &settings.storage.postgres_url {
-            Some(url) => Arc::new(PgStore::open(url.expose()).await?),
+            Some(url) => Arc::new(PgStore::open(url.expose(), keep).await?),
             None => {
                 let path = settings.storage.sqlite_path.clone();
-                Arc::new(tokio::task::spawn_blocking(move || SqliteStore::open(&path)).await??)
+                Arc::new(tokio::task::spawn_blocking(move || SqliteStore::open_with(&path, keep)).await??)
             }
         };
         App::build_with(settings, store, Arc::new(SystemClock)).await
@@ -120,6 +127,8 @@ impl App {
             })
             .collect();
         let state = AppState {
+            bodies: crate::http::budget::BodyBudget::new(settings.server.max_inflight_body),
+            sessions: Arc::default(),
             settings,
             store,
             intakes: Arc::new(intakes),
@@ -173,9 +182,10 @@ impl App {
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let settings = self.state.settings.clone();
         let grace = settings.server.shutdown_timeout;
-        let options = || ServeOptions {
+        let options = |max_connections| ServeOptions {
             header_read_timeout: settings.server.read_timeout,
             grace,
+            max_connections,
         };
         tracing::info!(ingest = %self.ingest_addr(), admin = %self.admin_addr(), "inlet is listening");
 
@@ -211,13 +221,13 @@ impl App {
             self.ingest,
             ingest_router(self.state.clone()),
             shutdown.clone(),
-            options(),
+            options(settings.server.max_connections),
         );
         let admin = serve(
             self.admin,
             admin_router(self.state.clone()),
             shutdown.clone(),
-            options(),
+            options(ADMIN_CONNECTIONS),
         );
         tokio::join!(ingest, admin);
         while background.join_next().await.is_some() {}

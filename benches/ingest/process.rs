@@ -74,6 +74,7 @@ pub fn bare_server() {
         let options = inlet::http::serve::ServeOptions {
             header_read_timeout: Duration::from_secs(10),
             grace: Duration::from_secs(1),
+            max_connections: 10_000,
         };
         inlet::http::serve::serve(listener, inlet::http::bare_router(), shutdown, options).await;
     });

@@ -135,11 +135,16 @@ pub fn init(config: &Path) -> ExitCode {
         eprintln!("error: {} exists; inlet init does not overwrite", config.display());
         return ExitCode::FAILURE;
     }
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
+    // The admin token is random and the file holds it: only its owner may read it.
+    let token = hex::encode(rand::random::<[u8; 24]>());
+    let text = STARTER.replace("{RANDOM_TOKEN}", &token);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options
         .open(config)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, STARTER.as_bytes()));
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
     match written {
         Ok(()) => {
             println!(

@@ -67,6 +67,13 @@ pub struct ServerSettings {
     pub shutdown_timeout: Duration,
     /// How long a client may take to send its headers, and separately its body.
     pub read_timeout: Duration,
+    /// Open connections on the ingest listener at most; more wait in the accept queue.
+    pub max_connections: usize,
+    /// Bytes of request bodies being read at once, over every ingest request; a body that
+    /// would go over it is answered 503 with `Retry-After`.
+    pub max_inflight_body: u64,
+    /// Bytes all rejected-request records together keep at most (oldest pruned first).
+    pub rejected_keep: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +116,9 @@ struct RawServer {
     public_url: Option<String>,
     shutdown_timeout: Option<Dur>,
     read_timeout: Option<Dur>,
+    max_connections: Option<u64>,
+    max_inflight_body: Option<Size>,
+    rejected_keep: Option<Size>,
 }
 
 #[derive(Deserialize, Default)]
@@ -155,9 +165,21 @@ impl Settings {
                 .transpose()?,
             shutdown_timeout: root.server.shutdown_timeout.map_or(Duration::from_secs(30), |d| d.0),
             read_timeout: root.server.read_timeout.map_or(Duration::from_secs(10), |d| d.0),
+            max_connections: usize::try_from(root.server.max_connections.unwrap_or(10_000)).unwrap_or(usize::MAX),
+            max_inflight_body: root.server.max_inflight_body.map_or(256 << 20, |s| s.0),
+            rejected_keep: root.server.rejected_keep.map_or(64 << 20, |s| s.0),
         };
         if server.max_body == 0 {
             return Err(ConfigError::at("server.max_body", "must be more than 0 bytes"));
+        }
+        if server.max_connections == 0 {
+            return Err(ConfigError::at("server.max_connections", "must be at least 1"));
+        }
+        if server.max_inflight_body < server.max_body {
+            return Err(ConfigError::at(
+                "server.max_inflight_body",
+                "must be at least server.max_body (else no body of the largest size could be read)",
+            ));
         }
         let admin = AdminSettings {
             listen: socket(root.admin.listen.as_deref().unwrap_or("127.0.0.1:8081"), "admin.listen")?,

@@ -82,6 +82,30 @@ pub struct RejectedRequest {
     pub body_size: u64,
 }
 
+impl RejectedRequest {
+    /// The bytes its record counts against `server.rejected_keep`: what is stored (the
+    /// headers as JSON, the source, the error) plus a row's overhead.
+    pub fn stored_size(&self, headers_json: &str) -> u64 {
+        (headers_json.len() + self.source.len() + self.error.len() + 64) as u64
+    }
+}
+
+/// How rejected-request records are bounded: all of them together keep at most `keep`
+/// bytes; past it the oldest go until `target` (90 %) is left, so pruning is rare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RejectedKeep {
+    pub keep: u64,
+}
+
+impl RejectedKeep {
+    pub const DEFAULT: RejectedKeep = RejectedKeep { keep: 64 << 20 };
+
+    /// What is left after a prune.
+    pub fn target(self) -> u64 {
+        self.keep / 10 * 9
+    }
+}
+
 /// An event's stored fields: what destinations render and what the admin views show.
 #[derive(Clone, Debug)]
 pub struct EventRecord {

@@ -15,7 +15,8 @@ pub use delivery::{
     PendingDelivery,
 };
 pub use event::{
-    EventRecord, Ingested, NewEvent, RejectedRequest, StoredEvent, Via, headers_json, new_event_id, time_ordered_id,
+    EventRecord, Ingested, NewEvent, RejectedKeep, RejectedRequest, StoredEvent, Via, headers_json, new_event_id,
+    time_ordered_id,
 };
 pub use poll::{CursorCommit, POLL_STATE_COLUMNS, PollCounts, PollState, PollWrite, PollWritten, RunEnd};
 pub use query::{EventFilter, EventPage, EventStatus, EventSummary, RejectedPage, ReplaySelection, page_of};

@@ -1,6 +1,6 @@
-//! `POST /webhooks/{source}`: read the body within `max_body` and the read timeout, verify,
-//! commit the event with its pending deliveries, and only then answer 200. Every status of
-//! the contract's ingest table is decided here.
+//! `POST /webhooks/{source}`: read the body within `max_body`, the read timeout and the
+//! listener's body budget, verify, commit the event with its pending deliveries, and only
+//! then answer 200. Every status of the contract's ingest table is decided here.
 
 use std::time::Duration;
 
@@ -9,11 +9,12 @@ use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Limited};
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
 use serde_json::json;
 
 use super::AppState;
+use super::budget::Reservation;
 use crate::domain::{NewEvent, RejectedRequest, Via, new_event_id, time_ordered_id};
 use crate::sources::headers::redacted;
 use crate::sources::{Accepted, WebhookIntake};
@@ -65,8 +66,26 @@ async fn handle(state: AppState, source: String, request: Request, request_id: &
         count("too_large");
         return error(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
     }
-    let body = match read_body(body, max, state.settings.server.read_timeout).await {
+    // Held until the handler is done with the body: the bytes count against the budget.
+    let mut reservation = state.bodies.empty();
+    if !reservation.grow(declared.unwrap_or(0)) {
+        count("unavailable");
+        return unavailable(1);
+    }
+    let body = match read_body(
+        body,
+        declared,
+        max,
+        state.settings.server.read_timeout,
+        &mut reservation,
+    )
+    .await
+    {
         Ok(b) => b,
+        Err(BodyError::OverBudget) => {
+            count("unavailable");
+            return unavailable(1);
+        }
         Err(BodyError::TooLarge) => {
             reject("body_too_large", max + 1);
             count("too_large");
@@ -198,17 +217,53 @@ enum BodyError {
     TooLarge,
     Timeout,
     Broken,
+    /// The listener's body budget has no room for more bytes.
+    OverBudget,
 }
 
-/// Reads at most `max` bytes within `timeout`; never buffers more than `max`.
-async fn read_body(body: Body, max: u64, timeout: Duration) -> Result<Bytes, BodyError> {
-    let limited = Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX));
-    match tokio::time::timeout(timeout, limited.collect()).await {
-        Err(_) => Err(BodyError::Timeout),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge),
-        Ok(Err(_)) => Err(BodyError::Broken),
-    }
+/// Reads at most `max` bytes within `timeout`, every byte reserved in `reservation`
+/// (which already holds the declared length) before it is buffered; never buffers more
+/// than `max`. A body that arrives in one frame is not copied.
+async fn read_body(
+    mut body: Body,
+    declared: Option<u64>,
+    max: u64,
+    timeout: Duration,
+    reservation: &mut Reservation,
+) -> Result<Bytes, BodyError> {
+    let read = async {
+        let mut reserved = declared.unwrap_or(0);
+        let mut first: Option<Bytes> = None;
+        let mut rest = BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.map_err(|_| BodyError::Broken)?.into_data() else {
+                continue; // trailers
+            };
+            let len = first.as_ref().map_or(0, Bytes::len) as u64 + rest.len() as u64 + data.len() as u64;
+            if len > max {
+                return Err(BodyError::TooLarge);
+            }
+            if len > reserved {
+                if !reservation.grow(len - reserved) {
+                    return Err(BodyError::OverBudget);
+                }
+                reserved = len;
+            }
+            match first.take() {
+                None if rest.is_empty() => first = Some(data),
+                None => rest.extend_from_slice(&data),
+                Some(head) => {
+                    rest.reserve(usize::try_from(reserved).unwrap_or(0).saturating_sub(head.len()));
+                    rest.extend_from_slice(&head);
+                    rest.extend_from_slice(&data);
+                }
+            }
+        }
+        Ok(first.unwrap_or_else(|| rest.freeze()))
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or(Err(BodyError::Timeout))
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {

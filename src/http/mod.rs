@@ -3,6 +3,7 @@
 //! handlers call `sources` and `store` and map their answers to statuses.
 
 pub mod admin;
+pub mod budget;
 pub(crate) mod dashboard;
 mod health;
 mod ingest;
@@ -31,6 +32,10 @@ pub struct AppState {
     pub workers: Arc<Vec<Arc<crate::workers::DeliveryWorker>>>,
     /// New events and delivery outcomes, for `/api/v1/stream`.
     pub feed: Arc<crate::telemetry::feed::Feed>,
+    /// The dashboard's signed-in sessions.
+    pub sessions: Arc<dashboard::session::Sessions>,
+    /// Bytes of ingest bodies being read at once (`server.max_inflight_body`).
+    pub bodies: Arc<budget::BodyBudget>,
     /// Cancelled when the app stops: ends long-lived responses (the stream) so the
     /// listeners can drain.
     pub closing: tokio_util::sync::CancellationToken,

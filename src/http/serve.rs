@@ -1,7 +1,9 @@
 //! The serve loop shared by the ingest and admin listeners: hyper's HTTP/1 with a
-//! header-read timeout (a slow-header client cannot hold a connection), and a graceful
-//! stop that lets in-flight requests finish within a deadline.
+//! header-read timeout (a slow-header client cannot hold a connection), at most
+//! `max_connections` open connections (the next ones wait in the kernel's accept queue),
+//! and a graceful stop that lets in-flight requests finish within a deadline.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -10,12 +12,15 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 pub struct ServeOptions {
     pub header_read_timeout: Duration,
     /// How long in-flight requests may take to finish once `shutdown` fires.
     pub grace: Duration,
+    /// Open connections at most; the loop accepts the next one only when one closes.
+    pub max_connections: usize,
 }
 
 /// Serves `router` on `listener` until `shutdown`, then drains connections.
@@ -26,7 +31,13 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Cancellation
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_read_timeout)
         .keep_alive(true);
+    let open = Arc::new(Semaphore::new(options.max_connections.min(Semaphore::MAX_PERMITS)));
     loop {
+        let permit = tokio::select! {
+            permit = open.clone().acquire_owned() => permit,
+            () = shutdown.cancelled() => break,
+        };
+        let Ok(permit) = permit else { break };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = shutdown.cancelled() => break,
@@ -48,6 +59,7 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: Cancellation
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
+            drop(permit);
         });
     }
     drop(listener);

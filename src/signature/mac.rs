@@ -1,5 +1,9 @@
-//! HMAC and hash helpers shared by the schemes. Comparisons go through
-//! `Mac::verify_slice`, which is constant-time.
+//! HMAC and hash helpers shared by the schemes. Comparisons are constant-time
+//! (`Mac::verify_slice`, `subtle`). A scheme that lists several candidate signatures
+//! computes one MAC per key and signed message ([`any_key_signed`]) and compares every
+//! candidate against it, so a header stuffed with candidates costs comparisons, not MACs.
+//! Under `cfg(test)` each MAC and public-key check is counted per thread ([`work`]), which
+//! is how the tests bound the work one request can cause.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha1::Sha1;
@@ -36,7 +40,49 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
+/// True when one of `candidates` is the MAC of `parts` under one of `keys`: one MAC per
+/// key, whatever the number of candidates. `compute` is [`sha256`], [`sha1`] or [`sha512`].
+pub fn any_key_signed(
+    keys: &[Vec<u8>],
+    parts: &[&[u8]],
+    candidates: &[Vec<u8>],
+    compute: fn(&[u8], &[&[u8]]) -> Vec<u8>,
+) -> bool {
+    if candidates.is_empty() {
+        return false;
+    }
+    keys.iter().any(|k| {
+        let expected = compute(k, parts);
+        candidates.iter().any(|c| equal(&expected, c))
+    })
+}
+
+/// Constant-time equality of two byte strings (their lengths are not secret).
+pub fn equal(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+#[cfg(test)]
+thread_local! {
+    static WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one MAC or public-key check (tests only; nothing in other builds).
+#[inline]
+pub fn tick() {
+    #[cfg(test)]
+    WORK.with(|w| w.set(w.get() + 1));
+}
+
+/// The MACs and public-key checks this thread has made so far.
+#[cfg(test)]
+pub fn work() -> u64 {
+    WORK.with(std::cell::Cell::get)
+}
+
 fn mac<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> M {
+    tick();
     // HMAC accepts keys of any length, so this cannot fail.
     let mut m = <M as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     for p in parts {

@@ -1,15 +1,67 @@
 //! Mailgun: the signature is in the body, not a header: `signature.{timestamp, token,
 //! signature}` of a JSON webhook (or the `timestamp`, `token`, `signature` form fields of a
 //! legacy one), `signature = hex(HMAC-SHA256(signing key, timestamp + token))`. The rest of
-//! the body is not signed; dedupe (on `event-data.id`) is what stops a replayed token.
+//! the body is not signed, so each verified token is remembered with its body's hash for
+//! the tolerance window: the same token with another body is `invalid_signature` (a
+//! captured signature block pasted onto a forged body), the same token with the same body
+//! passes (the provider's retry, which dedupe then answers as a duplicate).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
 
 use serde_json::Value;
 
-use super::{Request, SignInput, Verifier, VerifyError, check_window, mac, parse_timestamp};
+use super::{ErrorKind, Request, SignInput, Verifier, VerifyError, check_window, mac, parse_timestamp};
+
+/// Tokens remembered at most; past it the oldest go first. Only verified requests are
+/// remembered, so only the key's holder can fill it.
+const REMEMBERED: usize = 100_000;
 
 pub struct MailgunVerifier {
-    pub keys: Vec<Vec<u8>>,
-    pub window: i64,
+    keys: Vec<Vec<u8>>,
+    window: i64,
+    seen: Mutex<Seen>,
+}
+
+impl MailgunVerifier {
+    pub fn new(keys: Vec<Vec<u8>>, window: i64) -> Self {
+        MailgunVerifier {
+            keys,
+            window,
+            seen: Mutex::new(Seen::default()),
+        }
+    }
+}
+
+/// Verified tokens: the body hash each came with and when it stops mattering (the
+/// signed timestamp + the window: after that the window refuses the token anyway).
+#[derive(Default)]
+struct Seen {
+    bodies: HashMap<String, (i64, [u8; 32])>,
+    order: VecDeque<(i64, String)>,
+}
+
+impl Seen {
+    /// False when `token` was verified before with another body.
+    fn admit(&mut self, token: &str, body: &[u8], expires: i64, now: i64) -> bool {
+        while let Some((at, _)) = self.order.front() {
+            if *at >= now && self.order.len() < REMEMBERED {
+                break;
+            }
+            if let Some((_, old)) = self.order.pop_front() {
+                self.bodies.remove(&old);
+            }
+        }
+        let hash: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(body).into();
+        match self.bodies.get(token) {
+            Some((_, known)) => mac::equal(known, &hash),
+            None => {
+                self.bodies.insert(token.to_string(), (expires, hash));
+                self.order.push_back((expires, token.to_string()));
+                true
+            }
+        }
+    }
 }
 
 /// (timestamp, token, signature) from a JSON or form body.
@@ -60,7 +112,16 @@ impl Verifier for MailgunVerifier {
         {
             return Err(VerifyError::mismatch());
         }
-        check_window(ts, now, self.window)
+        check_window(ts, now, self.window)?;
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if seen.admit(&token, req.body, ts.saturating_add(self.window), now) {
+            Ok(())
+        } else {
+            Err(VerifyError::new(
+                ErrorKind::InvalidSignature,
+                "this token was already used with another body",
+            ))
+        }
     }
 }
 

@@ -32,6 +32,11 @@ pub use hmac_generic::{Algorithm, Encoding, HmacField, HmacSpec};
 pub use keys::{KeyError, Secret};
 pub use mac::sha256_hex as body_sha256_hex;
 
+/// A signature header listing more candidate signatures than this is `malformed_header`.
+pub const MAX_CANDIDATES: usize = 16;
+/// A signature header (all its lines together) longer than this is `malformed_header`.
+pub const MAX_SIGNATURE_HEADER: usize = 8 * 1024;
+
 /// The schemes a webhook source can verify, by their config name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scheme {
@@ -207,8 +212,8 @@ impl SchemeSpec {
         }
     }
 
-    /// True when `name` (any case) is a header this spec treats as a signature.
-    pub fn is_signature_header(&self, name: &str) -> bool {
+    /// The headers this spec treats as signatures: the scheme's, and the `hmac` header.
+    pub fn signature_header_names(&self) -> impl Iterator<Item = &str> {
         let hmac_header = match self {
             SchemeSpec::Hmac(h) => Some(h.header.as_str()),
             _ => None,
@@ -216,7 +221,11 @@ impl SchemeSpec {
         hmac_header
             .into_iter()
             .chain(self.scheme().signature_headers().iter().copied())
-            .any(|h| h.eq_ignore_ascii_case(name))
+    }
+
+    /// True when `name` (any case) is a header this spec treats as a signature.
+    pub fn is_signature_header(&self, name: &str) -> bool {
+        self.signature_header_names().any(|h| h.eq_ignore_ascii_case(name))
     }
 }
 
@@ -349,7 +358,7 @@ pub fn verifier(
             .map(|s| s.expose().as_bytes().to_vec())
             .collect::<Vec<_>>()
     };
-    Ok(match spec {
+    let inner: Box<dyn Verifier> = match spec {
         SchemeSpec::Stripe => Box::new(stripe::StripeVerifier { keys: raw(), window }),
         SchemeSpec::Standard => Box::new(standard::StandardVerifier::new(secrets, window)?),
         SchemeSpec::Github { allow_sha1 } => Box::new(github::GithubVerifier {
@@ -362,7 +371,7 @@ pub fn verifier(
         SchemeSpec::Paddle => Box::new(paddle::PaddleVerifier { keys: raw(), window }),
         SchemeSpec::Square => Box::new(square::SquareVerifier { keys: raw() }),
         SchemeSpec::Sendgrid => Box::new(sendgrid::SendgridVerifier::new(secrets, window)?),
-        SchemeSpec::Mailgun => Box::new(mailgun::MailgunVerifier { keys: raw(), window }),
+        SchemeSpec::Mailgun => Box::new(mailgun::MailgunVerifier::new(raw(), window)),
         SchemeSpec::Discord => Box::new(discord::DiscordVerifier::new(secrets, window)?),
         SchemeSpec::Zoom => Box::new(zoom::ZoomVerifier { keys: raw(), window }),
         SchemeSpec::Linear => Box::new(linear::LinearVerifier { keys: raw(), window }),
@@ -372,7 +381,30 @@ pub fn verifier(
             keys: raw(),
         }),
         SchemeSpec::None => Box::new(AcceptAll),
-    })
+    };
+    Ok(Box::new(Bounded {
+        spec: spec.clone(),
+        inner,
+    }))
+}
+
+/// Every scheme's verifier behind one check: a signature header over
+/// [`MAX_SIGNATURE_HEADER`] is refused before anything parses it.
+struct Bounded {
+    spec: SchemeSpec,
+    inner: Box<dyn Verifier>,
+}
+
+impl Verifier for Bounded {
+    fn verify(&self, request: &Request<'_>, now: i64) -> Result<(), VerifyError> {
+        for name in self.spec.signature_header_names() {
+            let size: usize = request.headers.get_all(name).iter().map(|v| v.len()).sum();
+            if size > MAX_SIGNATURE_HEADER {
+                return Err(VerifyError::malformed(name, "longer than 8 KiB"));
+            }
+        }
+        self.inner.verify(request, now)
+    }
 }
 
 /// The headers a provider using `spec` would send for `input`, as `(name, value)` pairs.
@@ -433,15 +465,16 @@ impl Verifier for AcceptAll {
 
 /// Checks a signed timestamp against a symmetric window of `window` seconds.
 fn check_window(ts: i64, now: i64, window: i64) -> Result<(), VerifyError> {
-    if now.saturating_sub(ts) > window {
+    let age = now.saturating_sub(ts);
+    if age > window {
         Err(VerifyError::new(
             ErrorKind::TimestampTooOld,
-            format!("signed {}s ago", now - ts),
+            format!("signed {age}s ago"),
         ))
-    } else if ts.saturating_sub(now) > window {
+    } else if age < window.saturating_neg() {
         Err(VerifyError::new(
             ErrorKind::TimestampTooNew,
-            format!("signed {}s in the future", ts - now),
+            format!("signed {}s in the future", ts.saturating_sub(now)),
         ))
     } else {
         Ok(())

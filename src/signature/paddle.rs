@@ -1,7 +1,7 @@
 //! Paddle Billing: `Paddle-Signature: ts=…;h1=…[;h1=…]` over `{ts}:{body}`, HMAC-SHA256
 //! hex keyed with the whole secret string. Unknown keys (a future `h2`) are ignored.
 
-use super::{ErrorKind, Request, SignInput, Verifier, VerifyError, check_window, mac, parse_timestamp};
+use super::{ErrorKind, MAX_CANDIDATES, Request, SignInput, Verifier, VerifyError, check_window, mac, parse_timestamp};
 
 pub struct PaddleVerifier {
     pub keys: Vec<Vec<u8>>,
@@ -20,6 +20,9 @@ impl Verifier for PaddleVerifier {
                 .ok_or_else(|| VerifyError::malformed("Paddle-Signature", "an element is not key=value"))?;
             match k.trim() {
                 "ts" => ts = Some(v.trim()),
+                "h1" if candidates.len() == MAX_CANDIDATES => {
+                    return Err(VerifyError::malformed("Paddle-Signature", "more than 16 h1 signatures"));
+                }
                 "h1" => candidates.push(v.trim()),
                 _ => {}
             }
@@ -29,12 +32,8 @@ impl Verifier for PaddleVerifier {
         if candidates.is_empty() {
             return Err(VerifyError::new(ErrorKind::NoSupportedScheme, "no h1 signature"));
         }
-        let ok = candidates.iter().filter_map(|c| hex::decode(c).ok()).any(|sig| {
-            self.keys
-                .iter()
-                .any(|k| mac::verify_sha256(k, &[t.as_bytes(), b":", req.body], &sig))
-        });
-        if !ok {
+        let sigs: Vec<Vec<u8>> = candidates.iter().filter_map(|c| hex::decode(c).ok()).collect();
+        if !mac::any_key_signed(&self.keys, &[t.as_bytes(), b":", req.body], &sigs, mac::sha256) {
             return Err(VerifyError::mismatch());
         }
         check_window(ts, now, self.window)

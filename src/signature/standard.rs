@@ -6,7 +6,10 @@
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 
 use super::mac::{self, b64};
-use super::{ErrorKind, KeyError, Request, Secret, SignInput, Verifier, VerifyError, check_window, parse_timestamp};
+use super::{
+    ErrorKind, KeyError, MAX_CANDIDATES, Request, Secret, SignInput, Verifier, VerifyError, check_window,
+    parse_timestamp,
+};
 
 const ID: &[&str] = &["webhook-id", "svix-id"];
 const TIMESTAMP: &[&str] = &["webhook-timestamp", "svix-timestamp"];
@@ -83,26 +86,38 @@ impl Verifier for StandardVerifier {
                 "no version,signature entry",
             ));
         }
+        if entries.len() > MAX_CANDIDATES {
+            return Err(VerifyError::malformed("webhook-signature", "more than 16 signatures"));
+        }
         let content = [id.as_bytes(), b".", t.as_bytes(), b".", req.body];
+        let mut hmac_sigs = Vec::new();
+        let mut public_sigs = Vec::new();
         let mut supported = false;
-        let mut matched = false;
         for (version, sig) in entries {
             match version {
                 "v1" if !self.hmac_keys.is_empty() => {
                     supported = true;
-                    if let Some(sig) = b64::decode(sig) {
-                        matched |= self.hmac_keys.iter().any(|k| mac::verify_sha256(k, &content, &sig));
-                    }
+                    hmac_sigs.extend(b64::decode(sig));
                 }
                 "v1a" if !self.public_keys.is_empty() => {
                     supported = true;
-                    if let Some(sig) = b64::decode(sig).and_then(|b| Signature::from_slice(&b).ok()) {
-                        let msg = content.concat();
-                        matched |= self.public_keys.iter().any(|k| k.verify_strict(&msg, &sig).is_ok());
-                    }
+                    public_sigs.extend(b64::decode(sig).and_then(|b| Signature::from_slice(&b).ok()));
                 }
                 _ => {}
             }
+        }
+        // One MAC per key for every v1 candidate; an Ed25519 candidate can only be checked
+        // on its own (at most 16 of them, and identical ones once).
+        public_sigs.dedup_by(|a, b| a.to_bytes() == b.to_bytes());
+        let mut matched = mac::any_key_signed(&self.hmac_keys, &content, &hmac_sigs, mac::sha256);
+        if !matched && !public_sigs.is_empty() {
+            let msg = content.concat();
+            matched = public_sigs.iter().any(|sig| {
+                self.public_keys.iter().any(|k| {
+                    mac::tick();
+                    k.verify_strict(&msg, sig).is_ok()
+                })
+            });
         }
         if !supported {
             return Err(VerifyError::new(

@@ -1,7 +1,7 @@
 //! Stripe: `Stripe-Signature: t=…,v1=…` over `{t}.{body}`, HMAC-SHA256 hex. Any `v1` may
 //! match (Stripe sends one per active secret); `v0` and other schemes are never accepted.
 
-use super::{ErrorKind, Request, SignInput, Verifier, VerifyError, check_window, mac, parse_timestamp};
+use super::{ErrorKind, MAX_CANDIDATES, Request, SignInput, Verifier, VerifyError, check_window, mac, parse_timestamp};
 
 const HEADER: &str = "stripe-signature";
 
@@ -23,6 +23,9 @@ impl Verifier for StripeVerifier {
                 .ok_or_else(|| VerifyError::malformed("Stripe-Signature", "an element is not key=value"))?;
             match k.trim() {
                 "t" => timestamp = Some(v.trim()),
+                "v1" if candidates.len() == MAX_CANDIDATES => {
+                    return Err(VerifyError::malformed("Stripe-Signature", "more than 16 v1 signatures"));
+                }
                 "v1" => candidates.push(v.trim()),
                 _ => other_schemes = true,
             }
@@ -36,12 +39,8 @@ impl Verifier for StripeVerifier {
                 VerifyError::malformed("Stripe-Signature", "no v1= element")
             });
         }
-        let matched = candidates.iter().filter_map(|c| hex::decode(c).ok()).any(|sig| {
-            self.keys
-                .iter()
-                .any(|k| mac::verify_sha256(k, &[t.as_bytes(), b".", req.body], &sig))
-        });
-        if !matched {
+        let sigs: Vec<Vec<u8>> = candidates.iter().filter_map(|c| hex::decode(c).ok()).collect();
+        if !mac::any_key_signed(&self.keys, &[t.as_bytes(), b".", req.body], &sigs, mac::sha256) {
             return Err(VerifyError::mismatch());
         }
         check_window(ts, now, self.window)

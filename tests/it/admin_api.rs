@@ -122,6 +122,7 @@ async fn post(f: &Fixture, path: &str, body: &str) -> (u16, Value) {
         .client
         .post(format!("{}{path}", f.app.admin))
         .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
         .body(body.to_string())
         .send()
         .await

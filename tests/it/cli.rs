@@ -190,6 +190,36 @@ fn init_writes_a_config_that_check_accepts_and_refuses_to_overwrite() {
 }
 
 #[test]
+fn init_writes_a_random_admin_token_readable_only_by_its_owner() {
+    let token_of = |dir: &std::path::Path| {
+        let path = dir.join("inlet.toml");
+        assert_eq!(
+            inlet(&["init", "-c", path.to_str().expect("utf-8")], None)
+                .status
+                .code(),
+            Some(0)
+        );
+        let text = std::fs::read_to_string(&path).expect("written");
+        let line = text.lines().find(|l| l.starts_with("token = ")).expect("a token line");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("exists").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "the file holds a secret");
+        }
+        line.split('"').nth(1).expect("quoted").to_string()
+    };
+    let (a, b) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let (first, second) = (token_of(a.path()), token_of(b.path()));
+    assert_eq!(first.len(), 48);
+    assert!(first.bytes().all(|c| c.is_ascii_hexdigit()));
+    assert_ne!(first, second, "each init writes a new token");
+}
+
+#[test]
 fn every_example_config_passes_check_with_its_variables_set() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut checked = 0;

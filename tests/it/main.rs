@@ -17,12 +17,15 @@
 //! - `cli_admin`: `inlet events`, `replay`, `tail` against a running gateway.
 //! - `openapi`: the OpenAPI snapshot, and every documented route routed.
 //! - `dashboard`: login cookie, pages, CSRF-protected replay, escaping.
+//! - `browsers`: other sites against the admin listener: content type, Host, CSRF on API writes, sessions, CSP.
+//! - `hostile`: stuffed signature headers, header floods, stalled bodies, connection cap, a full disk.
 //! - `nats`: the JetStream destination (INLET_TEST_NATS names the server; else skipped).
 //! - `conformance`: one store suite for every backend (SQLite here; PostgreSQL with INLET_TEST_POSTGRES).
 //! - `nodes`: two nodes on one PostgreSQL database (INLET_TEST_POSTGRES; else skipped).
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
 
 mod admin_api;
+mod browsers;
 mod cli;
 mod cli_admin;
 mod conformance;
@@ -30,6 +33,7 @@ mod crash;
 mod dashboard;
 mod delivery;
 mod destinations;
+mod hostile;
 mod hydrate;
 mod ingest;
 mod limits;

@@ -101,6 +101,7 @@ async fn events_land_in_the_stream_with_their_headers_and_a_redelivery_is_dedupl
         .client
         .post(format!("{}/api/v1/events/{}/replay", app.admin, ids[0]))
         .bearer_auth("t")
+        .header("content-type", "application/json")
         .send()
         .await
         .expect("answered");

@@ -55,7 +55,11 @@ async fn the_openapi_document_matches_its_snapshot_and_covers_every_api_route() 
         );
         let request = match route.method {
             "get" => app.client.get(&url),
-            _ => app.client.post(&url).body("{}"),
+            _ => app
+                .client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body("{}"),
         };
         let resp = request.bearer_auth("t").send().await.expect("answered");
         let status = resp.status().as_u16();

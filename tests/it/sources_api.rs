@@ -103,6 +103,7 @@ async fn reset_cursor_sends_the_next_run_back_to_the_initial_cursor_and_wins_ove
         .client
         .post(format!("{}/api/v1/sources/items/reset-cursor", app.admin))
         .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
         .send()
         .await
         .expect("answered");
@@ -118,6 +119,7 @@ async fn reset_cursor_sends_the_next_run_back_to_the_initial_cursor_and_wins_ove
         .client
         .post(format!("{}/api/v1/sources/hook/reset-cursor", app.admin))
         .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
         .send()
         .await
         .expect("answered");

@@ -40,7 +40,34 @@ pub fn router(state: AppState) -> Router {
         .merge(super::dashboard::routes())
         .merge(super::health::routes())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::loopback_host_only,
+        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), read_body_in_time))
         .with_state(state)
+}
+
+/// Request bodies on the admin listener: at most this many bytes (a replay filter, a login).
+const ADMIN_BODY: usize = 64 * 1024;
+
+/// Reads the whole request body within `server.read_timeout` (a stalled `POST /login`
+/// cannot hold a connection and its task) and at most [`ADMIN_BODY`], before any handler.
+async fn read_body_in_time(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let read = axum::body::to_bytes(body, ADMIN_BODY);
+    match tokio::time::timeout(state.settings.server.read_timeout, read).await {
+        Ok(Ok(bytes)) => {
+            next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Ok(Err(_)) => ApiError::BadRequest("the body is unreadable or over 64 KiB".into()).into_response(),
+        Err(_) => ApiError::Timeout("the body did not arrive in time".into()).into_response(),
+    }
 }
 
 /// The admin API's errors: `{"error": CODE, "detail": TEXT}`.
@@ -48,7 +75,14 @@ pub fn router(state: AppState) -> Router {
 pub enum ApiError {
     BadRequest(String),
     Unauthorized(String),
+    /// 403: authenticated the wrong way for this request (a cookie write without its CSRF
+    /// token, a foreign `Host` without a configured token).
+    Forbidden(String),
     NotFound(String),
+    /// 408: the request body did not arrive within the read timeout.
+    Timeout(String),
+    /// 415: a POST without `Content-Type: application/json`.
+    UnsupportedMediaType(String),
     Unavailable(String),
 }
 
@@ -59,6 +93,9 @@ impl ApiError {
         match self {
             ApiError::BadRequest(d) => (StatusCode::BAD_REQUEST, "bad_request", d),
             ApiError::Unauthorized(d) => (StatusCode::UNAUTHORIZED, "unauthorized", d),
+            ApiError::Forbidden(d) => (StatusCode::FORBIDDEN, "unauthorized", d),
+            ApiError::Timeout(d) => (StatusCode::REQUEST_TIMEOUT, "bad_request", d),
+            ApiError::UnsupportedMediaType(d) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "bad_request", d),
             ApiError::NotFound(d) => (StatusCode::NOT_FOUND, "not_found", d),
             ApiError::Unavailable(d) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", d),
         }

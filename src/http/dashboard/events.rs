@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::html::{esc, page, post_button, q, table};
 use super::pages::{cell, failed};
-use super::{Session, check_csrf, csrf_value};
+use super::{Session, check_csrf};
 use crate::domain::{EventFilter, ReplaySelection};
 use crate::http::AppState;
 use crate::http::admin::events as api;
@@ -100,12 +100,12 @@ pub async fn list(
     Html(page("Events", &body)).into_response()
 }
 
-pub async fn show(_: Session, State(state): State<AppState>, Path(id): Path<String>) -> Response {
+pub async fn show(session: Session, State(state): State<AppState>, Path(id): Path<String>) -> Response {
     let e = match api::show(State(state.clone()), Path(id.clone())).await {
         Ok(axum::Json(v)) => v,
         Err(e) => return failed(e),
     };
-    let csrf = csrf_value(&state);
+    let csrf = session.csrf;
     let mut body = String::new();
     let facts: Vec<Vec<String>> = api::FACTS
         .iter()
@@ -204,7 +204,7 @@ pub async fn replay(
 }
 
 pub async fn dead(
-    _: Session,
+    session: Session,
     State(state): State<AppState>,
     Query(mut query): Query<HashMap<String, String>>,
 ) -> Response {
@@ -217,7 +217,7 @@ pub async fn dead(
     let mut body = String::from("<p>Events with a delivery that used its whole schedule (or met a 410).</p><p>");
     body.push_str(&post_button(
         "/dead/replay",
-        &csrf_value(&state),
+        &session.csrf,
         "Replay every dead delivery",
         "",
     ));

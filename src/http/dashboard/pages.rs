@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::Value;
 
 use super::html::{bars, esc, page, post_button, table};
-use super::{Session, check_csrf, csrf_value};
+use super::{Session, check_csrf};
 use crate::http::AppState;
 use crate::http::admin::{ApiError, destinations, rejected as rejected_api, sources as sources_api};
 use crate::telemetry::series::last_hour;
@@ -102,12 +102,12 @@ pub async fn overview(_: Session, State(state): State<AppState>) -> Response {
     Html(page("Overview", &body)).into_response()
 }
 
-pub async fn sources(_: Session, State(state): State<AppState>) -> Response {
+pub async fn sources(session: Session, State(state): State<AppState>) -> Response {
     let list = match sources_api::list(State(state.clone())).await {
         Ok(axum::Json(v)) => v,
         Err(e) => return failed(e),
     };
-    let csrf = csrf_value(&state);
+    let csrf = session.csrf;
     let rows: Vec<Vec<String>> = list["items"]
         .as_array()
         .cloned()

@@ -3,6 +3,7 @@
 //! keys or signatures do not fit the generic cases (`presets`: sendgrid, mailgun, discord,
 //! linear).
 
+mod hostile;
 mod presets;
 mod properties;
 mod vectors;

@@ -9,6 +9,7 @@
 mod poll;
 mod queue;
 mod reads;
+mod rejected;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,21 +21,21 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use super::{Store, StoreError, WriteStats};
 use crate::domain::{
     Claim, Completion, DeliveryKey, DestinationStats, EventFilter, EventPage, Ingested, NewEvent, PollState, PollWrite,
-    PollWritten, RejectedPage, RejectedRequest, ReplaySelection, StoredEvent,
+    PollWritten, RejectedKeep, RejectedPage, RejectedRequest, ReplaySelection, StoredEvent,
 };
 
 /// The LISTEN/NOTIFY channel that tells other nodes new work is due.
 const CHANNEL: &str = "inlet_work";
-
-/// Rejected-request rows kept; older ones are trimmed every 256 records.
-const REJECTED_KEEP: i64 = 10_000;
 
 pub struct PgStore {
     pool: PgPool,
     /// This node's name, written into the leases it takes.
     node: String,
     ingests: AtomicU64,
-    rejected_since_trim: Arc<AtomicU64>,
+    /// The bounded queue of the rejected-request writer (`rejected.rs`).
+    rejected: tokio::sync::mpsc::Sender<RejectedRequest>,
+    /// This node's last ingest failed to commit: `/readyz` probes with a write.
+    failing: std::sync::atomic::AtomicBool,
 }
 
 pub(crate) fn unavailable(e: sqlx::Error) -> StoreError {
@@ -42,16 +43,22 @@ pub(crate) fn unavailable(e: sqlx::Error) -> StoreError {
 }
 
 impl PgStore {
-    /// Connects to `url` (any libpq-style URL) and migrates.
-    pub async fn open(url: &str) -> Result<PgStore, StoreError> {
+    /// Connects to `url` (any libpq-style URL) and migrates; rejected-request records are
+    /// kept under `keep`.
+    pub async fn open(url: &str, keep: RejectedKeep) -> Result<PgStore, StoreError> {
         let options: PgConnectOptions = url
             .parse()
             .map_err(|e: sqlx::Error| StoreError::Open(format!("storage.url: {e}")))?;
-        PgStore::connect(options).await
+        PgStore::connect(options, keep).await
     }
 
     /// As [`PgStore::open`], inside `schema` (created if missing): tests isolate themselves so.
     pub async fn open_in_schema(url: &str, schema: &str) -> Result<PgStore, StoreError> {
+        PgStore::open_in_schema_with(url, schema, RejectedKeep::DEFAULT).await
+    }
+
+    /// As [`PgStore::open_in_schema`], with rejected-request records kept under `keep`.
+    pub async fn open_in_schema_with(url: &str, schema: &str, keep: RejectedKeep) -> Result<PgStore, StoreError> {
         let options: PgConnectOptions = url
             .parse()
             .map_err(|e: sqlx::Error| StoreError::Open(format!("storage.url: {e}")))?;
@@ -65,10 +72,10 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Open(e.to_string()))?;
         admin.close().await;
-        PgStore::connect(options.options([("search_path", schema)])).await
+        PgStore::connect(options.options([("search_path", schema)]), keep).await
     }
 
-    async fn connect(options: PgConnectOptions) -> Result<PgStore, StoreError> {
+    async fn connect(options: PgConnectOptions, keep: RejectedKeep) -> Result<PgStore, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(std::time::Duration::from_secs(10))
@@ -85,21 +92,20 @@ impl PgStore {
             uuid::Uuid::now_v7().simple()
         );
         Ok(PgStore {
+            rejected: rejected::start(pool.clone(), keep),
             pool,
             node,
             ingests: AtomicU64::new(0),
-            rejected_since_trim: Arc::new(AtomicU64::new(0)),
+            failing: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
     pub fn node(&self) -> &str {
         &self.node
     }
-}
 
-#[async_trait]
-impl Store for PgStore {
-    async fn ingest(&self, event: NewEvent) -> Result<Ingested, StoreError> {
+    /// One event in its own transaction (with a NOTIFY for the other nodes).
+    async fn ingest_one(&self, event: NewEvent) -> Result<Ingested, StoreError> {
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
         let answer = queue::insert_event(&mut tx, &event).await.map_err(unavailable)?;
         if !answer.duplicate && !event.destinations.is_empty() {
@@ -113,31 +119,20 @@ impl Store for PgStore {
         self.ingests.fetch_add(1, Ordering::Relaxed);
         Ok(answer)
     }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ingest(&self, event: NewEvent) -> Result<Ingested, StoreError> {
+        let result = self.ingest_one(event).await;
+        self.failing.store(result.is_err(), Ordering::Relaxed);
+        result
+    }
 
     fn record_rejected(&self, rejected: RejectedRequest) {
-        let pool = self.pool.clone();
-        let count = self.rejected_since_trim.clone();
-        tokio::spawn(async move {
-            let headers = crate::domain::headers_json(&rejected.headers);
-            let inserted =
-                sqlx::query("INSERT INTO rejected (source, error, at, headers, body_size) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(&rejected.source)
-                    .bind(&rejected.error)
-                    .bind(rejected.at)
-                    .bind(headers)
-                    .bind(rejected.body_size as i64)
-                    .execute(&pool)
-                    .await;
-            if let Err(e) = inserted {
-                tracing::warn!(error = %e, "rejected-request record dropped");
-            }
-            if count.fetch_add(1, Ordering::Relaxed) % 256 == 255 {
-                let _ = sqlx::query("DELETE FROM rejected WHERE id <= (SELECT MAX(id) FROM rejected) - $1")
-                    .bind(REJECTED_KEEP)
-                    .execute(&pool)
-                    .await;
-            }
-        });
+        if self.rejected.try_send(rejected).is_err() {
+            tracing::debug!("rejected-request record dropped: the queue is full");
+        }
     }
 
     async fn claim(
@@ -298,7 +293,22 @@ impl Store for PgStore {
         }
     }
 
+    /// Ok while the database answers and this node's last ingest committed; after a
+    /// failed one, a write to `health` finds out whether commits work again.
     async fn ready(&self) -> Result<(), StoreError> {
+        if self.failing.load(Ordering::Relaxed) {
+            sqlx::query(
+                "INSERT INTO health (node, probed_at) VALUES ($1, $2)
+                 ON CONFLICT (node) DO UPDATE SET probed_at = excluded.probed_at",
+            )
+            .bind(&self.node)
+            .bind(chrono::Utc::now().timestamp_millis())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+            self.failing.store(false, Ordering::Relaxed);
+            return Ok(());
+        }
         sqlx::query("SELECT 1")
             .execute(&self.pool)
             .await

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Store, StoreError, WriteStats};
 use crate::domain::{
     Claim, Completion, DeliveryKey, DestinationStats, EventFilter, EventPage, Ingested, NewEvent, PollState, PollWrite,
-    PollWritten, RejectedPage, RejectedRequest, ReplaySelection, StoredEvent,
+    PollWritten, RejectedKeep, RejectedPage, RejectedRequest, ReplaySelection, StoredEvent,
 };
 use writer::{Counters, Op, Task};
 
@@ -37,12 +37,19 @@ pub struct SqliteStore {
     counters: Arc<Counters>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     checkpointer: Mutex<Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>>,
+    /// When `ready` last probed a failing store with a write.
+    last_probe: Mutex<Option<std::time::Instant>>,
 }
 
 impl SqliteStore {
     /// Opens (creating parent folders and the file if needed) and migrates the database,
-    /// then starts the writer thread.
+    /// then starts the writer thread; rejected records keep the default 64 MiB.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, RejectedKeep::DEFAULT)
+    }
+
+    /// As [`SqliteStore::open`], with rejected-request records bounded by `keep`.
+    pub fn open_with(path: &Path, keep: RejectedKeep) -> Result<SqliteStore, StoreError> {
         let open_err = |e: &dyn std::fmt::Display| StoreError::Open(format!("{}: {e}", path.display()));
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| open_err(&e))?;
@@ -82,7 +89,7 @@ impl SqliteStore {
             .map_err(|e| open_err(&e))?;
         let handle = std::thread::Builder::new()
             .name("inlet-sqlite-writer".into())
-            .spawn(move || writer::run(conn, rx, c, wal))
+            .spawn(move || writer::run(conn, rx, c, wal, keep))
             .map_err(|e| open_err(&e))?;
         let checkpoint_conn = Connection::open(path).map_err(|e| open_err(&e))?;
         checkpoint_conn
@@ -100,6 +107,7 @@ impl SqliteStore {
             counters,
             writer: Mutex::new(Some(handle)),
             checkpointer: Mutex::new(Some((stop, checkpointer))),
+            last_probe: Mutex::new(None),
         })
     }
 
@@ -273,7 +281,35 @@ impl Store for SqliteStore {
         self.task_with(true, move |tx| poll::reset_cursor(tx, &source)).await
     }
 
+    /// Ok while the writer answers and its last write committed. After a failed write, a
+    /// probe (one row of `health`, at most one a second) finds out whether writes work again.
     async fn ready(&self) -> Result<(), StoreError> {
+        if self.counters.failing.load(Ordering::Relaxed) {
+            let now = std::time::Instant::now();
+            let due = {
+                let mut last = self
+                    .last_probe
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let due = last.is_none_or(|at| now.duration_since(at) >= std::time::Duration::from_secs(1));
+                if due {
+                    *last = Some(now);
+                }
+                due
+            };
+            if !due {
+                return Err(StoreError::Unavailable("the last commit failed".into()));
+            }
+            let at = chrono::Utc::now().timestamp_millis();
+            self.task_with(true, move |tx| {
+                tx.execute(
+                    "INSERT INTO health (id, probed_at) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET probed_at = ?1",
+                    [at],
+                )
+            })
+            .await?;
+            return Ok(());
+        }
         let (reply, answer) = oneshot::channel();
         self.send(Op::Ping(reply))?;
         answer

@@ -196,5 +196,18 @@ pub fn prune(tx: &Transaction<'_>, before: i64, limit: usize) -> rusqlite::Resul
     }
     tx.prepare_cached("DELETE FROM rejected WHERE at < ?1")?
         .execute([before])?;
+    give_back_free_pages(tx)?;
     Ok(seqs.len())
+}
+
+/// Gives free pages back to the file system (the database was created with
+/// `auto_vacuum = INCREMENTAL`) once they are over a quarter of the file, at most 16 MiB a
+/// call; fewer stay for the next writes to reuse.
+fn give_back_free_pages(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let free: i64 = tx.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+    let pages: i64 = tx.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+    if free > 256 && free * 4 > pages {
+        tx.execute_batch("PRAGMA incremental_vacuum(4096)")?;
+    }
+    Ok(())
 }

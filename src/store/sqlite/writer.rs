@@ -11,21 +11,76 @@
 //! can forget the latest attempts, which are then made again with the same `webhook-id`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
 use super::syncer::Committed;
-use crate::domain::{Ingested, NewEvent, RejectedRequest};
+use crate::domain::{Ingested, NewEvent, RejectedKeep, RejectedRequest};
 use crate::store::StoreError;
 use crate::telemetry::metrics;
 
 pub const MAX_BATCH: usize = 512;
 /// Commits slower than this are logged: acknowledgements wait for them.
 const SLOW_COMMIT: std::time::Duration = std::time::Duration::from_millis(20);
-/// Rejected-request rows kept; older ones are trimmed.
-pub const REJECTED_KEEP: i64 = 10_000;
+
+/// The bytes rejected-request records hold, kept under `server.rejected_keep`: a running
+/// total, read once at start and recounted after each prune.
+struct RejectedTally {
+    limit: RejectedKeep,
+    total: u64,
+}
+
+impl RejectedTally {
+    fn read(conn: &Connection, limit: RejectedKeep) -> rusqlite::Result<Self> {
+        let total: i64 = conn.query_row("SELECT COALESCE(SUM(size), 0) FROM rejected", [], |r| r.get(0))?;
+        Ok(RejectedTally {
+            limit,
+            total: total.max(0) as u64,
+        })
+    }
+
+    /// Records `r` and, when the total goes over the limit, deletes the oldest records
+    /// until the newest ones left hold at most the target. Freed pages are reused by the
+    /// next records (and given back by the retention's incremental vacuum).
+    fn insert(&mut self, tx: &Transaction<'_>, r: &RejectedRequest) -> rusqlite::Result<()> {
+        let headers = crate::domain::headers_json(&r.headers);
+        let size = on_disk(r.stored_size(&headers));
+        tx.prepare_cached(
+            "INSERT INTO rejected (source, error, at, headers, body_size, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            r.source,
+            r.error,
+            r.at,
+            headers,
+            r.body_size as i64,
+            size as i64
+        ])?;
+        self.total += size;
+        if self.total > self.limit.keep {
+            tx.prepare_cached(
+                "DELETE FROM rejected WHERE id <= (SELECT id FROM (SELECT id, SUM(size) OVER (ORDER BY id DESC) AS newer \
+                 FROM rejected) WHERE newer > ?1 ORDER BY id DESC LIMIT 1)",
+            )?
+            .execute([self.limit.target() as i64])?;
+            let total: i64 = tx.query_row("SELECT COALESCE(SUM(size), 0) FROM rejected", [], |r| r.get(0))?;
+            self.total = total.max(0) as u64;
+        }
+        Ok(())
+    }
+}
+
+/// What a row of `bytes` costs the file: a small one its bytes (it shares a page with
+/// others), a large one whole 4 KiB pages (its overflow chain holds 4,092 bytes a page).
+fn on_disk(bytes: u64) -> u64 {
+    if bytes < 1024 {
+        bytes
+    } else {
+        bytes.div_ceil(4092) * 4096
+    }
+}
 
 pub enum Op {
     Ingest(Box<NewEvent>, oneshot::Sender<Result<Ingested, StoreError>>),
@@ -100,13 +155,28 @@ impl<T: Send, F: FnOnce(&Transaction<'_>) -> rusqlite::Result<T> + Send> WriteTa
 pub struct Counters {
     pub commits: AtomicU64,
     pub ops: AtomicU64,
+    /// The last commit that wrote something, or its WAL flush, failed (a full disk, an I/O
+    /// error): `/readyz` says so until a write succeeds again.
+    pub failing: AtomicBool,
 }
 
-pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Counters>, wal: std::fs::File) {
+pub fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Op>,
+    counters: Arc<Counters>,
+    wal: std::fs::File,
+    keep: RejectedKeep,
+) {
     let (to_syncer, committed_rx) = std::sync::mpsc::channel::<Committed>();
+    let flushed = counters.clone();
+    let flush = move || {
+        let result = wal.sync_data();
+        flushed.failing.store(result.is_err(), Ordering::Relaxed);
+        result
+    };
     let syncer = std::thread::Builder::new()
         .name("inlet-sqlite-sync".into())
-        .spawn(move || super::syncer::run(move || wal.sync_data(), committed_rx));
+        .spawn(move || super::syncer::run(flush, committed_rx));
     let syncer = match syncer {
         Ok(h) => Some(h),
         Err(e) => {
@@ -114,7 +184,13 @@ pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Count
             None
         }
     };
-    let mut rejected_since_trim = 0u32;
+    let mut rejected = match RejectedTally::read(&conn, keep) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot count the rejected-request records; counting from zero");
+            RejectedTally { limit: keep, total: 0 }
+        }
+    };
     loop {
         let Some(first) = rx.blocking_recv() else {
             break;
@@ -123,6 +199,9 @@ pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Count
         batch.push(first);
         drain(&mut rx, &mut batch);
         let stop = batch.iter().any(|op| matches!(op, Op::Shutdown));
+        let writes = batch
+            .iter()
+            .any(|op| matches!(op, Op::Ingest(..) | Op::Task(_) | Op::Reject(_)));
         let needs_flush = batch.iter().any(|op| match op {
             Op::Ingest(..) | Op::Ping(_) => true,
             Op::Task(t) => t.durable(),
@@ -135,7 +214,7 @@ pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Count
                 Some("no WAL flush thread".into()),
             ))
         } else {
-            commit(&mut conn, &mut batch, &mut rejected_since_trim)
+            commit(&mut conn, &mut batch, &mut rejected)
         };
         let elapsed = started.elapsed();
         metrics::observe(
@@ -152,6 +231,9 @@ pub fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, counters: Arc<Count
         );
         if elapsed > SLOW_COMMIT {
             tracing::warn!(ms = elapsed.as_millis() as u64, ops = batch.len(), "slow commit");
+        }
+        if writes {
+            counters.failing.store(results.is_err(), Ordering::Relaxed);
         }
         counters.commits.fetch_add(1, Ordering::Relaxed);
         counters.ops.fetch_add(batch.len() as u64, Ordering::Relaxed);
@@ -200,22 +282,14 @@ fn drain(rx: &mut mpsc::Receiver<Op>, batch: &mut Vec<Op>) {
 fn commit(
     conn: &mut Connection,
     batch: &mut [Op],
-    rejected_since_trim: &mut u32,
+    rejected: &mut RejectedTally,
 ) -> rusqlite::Result<Vec<Result<Ingested, StoreError>>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut answers = Vec::with_capacity(batch.len());
     for op in batch.iter_mut() {
         match op {
             Op::Ingest(event, _) => answers.push(Ok(insert_event(&tx, event)?)),
-            Op::Reject(r) => {
-                insert_rejected(&tx, r)?;
-                *rejected_since_trim += 1;
-                if *rejected_since_trim >= 256 {
-                    *rejected_since_trim = 0;
-                    tx.prepare_cached("DELETE FROM rejected WHERE id <= (SELECT MAX(id) FROM rejected) - ?1")?
-                        .execute([REJECTED_KEEP])?;
-                }
-            }
+            Op::Reject(r) => rejected.insert(&tx, r)?,
             Op::Task(task) => task.apply(&tx),
             Op::Ping(_) | Op::Shutdown => {}
         }
@@ -271,11 +345,4 @@ pub fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> rusqlite::Result<Inge
         id: e.id.clone(),
         duplicate: false,
     })
-}
-
-fn insert_rejected(tx: &Transaction<'_>, r: &RejectedRequest) -> rusqlite::Result<()> {
-    let headers = crate::domain::headers_json(&r.headers);
-    tx.prepare_cached("INSERT INTO rejected (source, error, at, headers, body_size) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![r.source, r.error, r.at, headers, r.body_size as i64])?;
-    Ok(())
 }
