@@ -1,5 +1,6 @@
-//! The slack and command destinations for real: a local HTTP server standing in for Slack,
-//! and a shell script run with the envelope on stdin (environment, exit codes, timeout).
+//! The slack, command and file destinations for real: a local HTTP server standing in for
+//! Slack, a shell script run with the envelope on stdin (environment, exit codes, timeout),
+//! and a JSON Lines file left torn by a failed write.
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -167,5 +168,34 @@ async fn a_command_past_its_timeout_has_its_whole_process_group_killed() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     assert!(status.is_empty() || status.contains("State:\tZ"), "{status}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_torn_line_in_the_file_is_cut_off_before_the_next_envelope() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("events.jsonl");
+    // What an ENOSPC mid-write leaves: a complete line, then a fragment without its newline.
+    std::fs::write(&path, "{\"id\":\"evt_before\"}\n{\"id\":\"evt_torn\",\"paylo").expect("fragment written");
+    let destination = format!("kind = \"file\"\npath = \"{}\"", path.display());
+    let app = TestApp::spawn(&config(&destination, r#"["0s"]"#)).await;
+    let id = post(&app, r#"{"id":"o_5","type":"order.paid"}"#).await;
+    let mut text = String::new();
+    for _ in 0..1000 {
+        text = std::fs::read_to_string(&path).expect("file reads");
+        if text.contains(&id) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?} is not JSON: {e}")))
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["id"], "evt_before");
+    assert_eq!(lines[1]["id"], id.as_str());
+    assert!(!text.contains("evt_torn"), "{text}");
+    assert!(text.ends_with('\n'));
     app.stop().await;
 }
