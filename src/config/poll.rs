@@ -1,6 +1,7 @@
 //! `[sources.NAME]` with `kind = "poll"`: what to GET, where the items, ids, types and the
-//! cursor are in the answer, how pages follow each other, and how often to ask. Validation
-//! refuses settings with no effect, and a `lookback` on a cursor that cannot be moved back.
+//! cursor are in the answer, how pages follow each other (and how many one run may read),
+//! and how often to ask. Validation refuses settings with no effect, and a `lookback` on a
+//! cursor that cannot be moved back.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -35,6 +36,8 @@ pub struct PollSource {
     pub occurred_at: Option<String>,
     pub cursor: Option<CursorSettings>,
     pub pagination: Pagination,
+    /// The most pages one run reads; the run then ends as if that page were the last.
+    pub max_pages: u32,
     pub dedupe_group: String,
     pub hydrate: Option<HydrateSettings>,
 }
@@ -105,6 +108,7 @@ struct RawPoll {
     occurred_at: Option<Pointer>,
     cursor: Option<RawCursor>,
     pagination: Option<RawPagination>,
+    max_pages: Option<u32>,
     dedupe_group: Option<String>,
     hydrate: Option<RawHydrate>,
 }
@@ -189,6 +193,10 @@ pub fn parse(name: &str, value: toml::Value) -> Result<PollSource, ConfigError> 
     if timeout.is_zero() {
         return Err(ConfigError::at(at("timeout"), "must be more than 0s"));
     }
+    let max_pages = raw.max_pages.unwrap_or(1000);
+    if max_pages == 0 {
+        return Err(ConfigError::at(at("max_pages"), "must be at least 1"));
+    }
     let event_type = match (raw.event_type, raw.event_type_literal) {
         (Some(_), Some(_)) => {
             return Err(ConfigError::at(
@@ -218,6 +226,7 @@ pub fn parse(name: &str, value: toml::Value) -> Result<PollSource, ConfigError> 
         occurred_at: raw.occurred_at.map(|p| p.0),
         cursor: raw.cursor.map(|c| cursor(c, &at)).transpose()?,
         pagination: pagination(raw.pagination, &at)?,
+        max_pages,
         dedupe_group: raw.dedupe_group.unwrap_or_else(|| name.to_string()),
         hydrate: raw
             .hydrate

@@ -202,6 +202,7 @@ fn a_poll_source_gets_the_documented_defaults_and_merges_its_url_query() {
     assert_eq!(p.timeout, Duration::from_secs(10));
     assert_eq!(p.pagination, Pagination::None);
     assert_eq!(p.dedupe_group, "p");
+    assert_eq!(p.max_pages, 1000);
     assert_eq!(p.url.as_str(), "https://api.example.com/v1/items");
     let query: Vec<(&str, &str)> = p.query.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
     assert_eq!(
@@ -237,6 +238,8 @@ fn poll_settings_that_cannot_work_are_errors_at_their_key() {
     );
     assert!(e("pagination = { kind = \"offset\" }\n").starts_with("sources.p.pagination.kind: unknown kind"));
     assert!(e("url2 = \"x\"\n").starts_with("sources.p.url2: unknown field"));
+    assert!(e("max_pages = 0\n").starts_with("sources.p.max_pages: must be at least 1"));
+    assert!(e("max_pages = -3\n").starts_with("sources.p.max_pages: "));
 }
 
 #[test]
