@@ -293,9 +293,33 @@ fn a_command_destination_defaults_to_a_30s_timeout_and_runs_in_the_config_folder
         DestinationKind::Command(c) => {
             assert_eq!(c.argv, vec!["./handle.sh", "--flag"]);
             assert_eq!(c.dir, Path::new("/etc/inlet"));
+            assert!(c.env.is_empty());
         }
         other => panic!("a command destination, not {other:?}"),
     }
+}
+
+#[test]
+fn a_command_env_table_takes_interpolated_values_that_debug_never_shows() {
+    let s = parse(
+        "[destinations.d]\nkind = \"command\"\ncommand = [\"x\"]\nenv = { KEY = \"${STRIPE_SECRET}\", MODE = \"live\" }\n",
+    )
+    .expect("valid");
+    let DestinationKind::Command(c) = &s.destinations["d"].kind else {
+        panic!("a command destination");
+    };
+    let env: Vec<(&str, &str)> = c.env.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
+    assert_eq!(env, vec![("KEY", "whsec_from_env"), ("MODE", "live")]);
+    assert!(!format!("{s:?}").contains("whsec_from_env"));
+    let dest = |body: &str| err(&format!("[destinations.d]\n{body}\n"));
+    assert!(
+        dest("kind = \"command\"\ncommand = [\"x\"]\nenv = { INLET_TYPE = \"x\" }")
+            .starts_with("destinations.d.env.INLET_TYPE: is set by inlet for each event")
+    );
+    assert!(
+        dest("kind = \"http\"\nurl = \"http://a\"\nenv = { A = \"b\" }")
+            .starts_with("destinations.d.env: has no effect on a \"http\" destination")
+    );
 }
 
 #[test]

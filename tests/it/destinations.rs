@@ -8,7 +8,7 @@ use std::time::Duration;
 use inlet::signature::SchemeSpec;
 
 use crate::receiver::Receiver;
-use crate::support::{TestApp, now, signed};
+use crate::support::{Child, TestApp, now, signed, write_config};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -198,4 +198,70 @@ async fn a_torn_line_in_the_file_is_cut_off_before_the_next_envelope() {
     assert!(!text.contains("evt_torn"), "{text}");
     assert!(text.ends_with('\n'));
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_command_gets_a_clean_environment_with_path_its_event_and_its_env_table_but_none_of_inlets_secrets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    script(
+        dir.path(),
+        "env.sh",
+        r#"cat > /dev/null; env > "env-$INLET_EVENT_ID.txt""#,
+    );
+    let body = r#"
+[sources.shop]
+kind = "webhook"
+scheme = "standard"
+secrets = ["${TEST_SHOP_SECRET}"]
+id = "/id"
+event_type = "/type"
+
+[destinations.out]
+kind = "command"
+command = ["./env.sh"]
+env = { GREETING = "hello there", DEST_TOKEN = "${TEST_DEST_TOKEN}" }
+retry = ["0s"]
+
+[[routes]]
+from = ["shop"]
+to = ["out"]
+"#;
+    let config = write_config(dir.path(), body);
+    let child = Child::serve(
+        &config,
+        &[
+            ("TEST_SHOP_SECRET", SECRET),
+            ("TEST_DEST_TOKEN", "dest-token-for-the-command"),
+            ("INLET_ADMIN_TOKEN", "admin-token-never-inherited"),
+            ("TEST_UNRELATED", "unrelated-value-never-inherited"),
+        ],
+    );
+    let payload = r#"{"id":"o_6","type":"order.paid"}"#;
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/webhooks/shop", child.ingest))
+        .body(payload);
+    for (k, v) in signed(&SchemeSpec::Standard, SECRET, payload.as_bytes(), now(), "msg_env", "") {
+        request = request.header(k, v);
+    }
+    let answer: serde_json::Value = request.send().await.expect("answered").json().await.expect("JSON");
+    let id = answer["id"].as_str().expect("id");
+    let env = wait_for_file(&dir.path().join(format!("env-{id}.txt"))).await;
+    let vars: Vec<&str> = env.lines().collect();
+    assert!(vars.contains(&"GREETING=hello there"), "{env}");
+    assert!(vars.contains(&"DEST_TOKEN=dest-token-for-the-command"), "{env}");
+    assert!(vars.contains(&format!("INLET_EVENT_ID={id}").as_str()), "{env}");
+    assert!(
+        vars.contains(&"INLET_SOURCE=shop") && vars.contains(&"INLET_TYPE=order.paid"),
+        "{env}"
+    );
+    let path = std::env::var("PATH").expect("the test has a PATH");
+    assert!(vars.contains(&format!("PATH={path}").as_str()), "{env}");
+    for secret in [SECRET, "admin-token-never-inherited", "unrelated-value-never-inherited"] {
+        assert!(!env.contains(secret), "{secret} reached the command: {env}");
+    }
+    assert!(!env.contains("TEST_"), "{env}");
+    assert!(
+        !child.logs().contains("dest-token-for-the-command"),
+        "an env value was logged"
+    );
 }
