@@ -42,6 +42,19 @@ pub struct PollSource {
     pub hydrate: Option<HydrateSettings>,
 }
 
+impl PollSource {
+    /// The URL with its query as it may be shown: password and secret-looking query values
+    /// masked ([`crate::domain::mask_url`]).
+    pub fn shown_url(&self) -> String {
+        let mut url = self.url.clone();
+        if !self.query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(self.query.iter().map(|(k, v)| (k.as_str(), v.expose())));
+        }
+        crate::domain::mask_url(url.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventTypeSpec {
     None,
@@ -139,7 +152,7 @@ pub fn parse(name: &str, value: toml::Value) -> Result<PollSource, ConfigError> 
     let mut url = url::Url::parse(&raw.url)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| ConfigError::at(at("url"), format!("{:?} is not an http:// or https:// URL", raw.url)))?;
+        .ok_or_else(|| super::not_http(&raw.url, &at("url")))?;
     let mut query: Vec<(String, Secret)> = url
         .query_pairs()
         .filter(|(k, _)| !raw.query.contains_key(k.as_ref()))

@@ -323,6 +323,61 @@ fn a_command_env_table_takes_interpolated_values_that_debug_never_shows() {
 }
 
 #[test]
+fn a_type_error_names_the_key_and_the_expected_type_but_never_the_value() {
+    let cases = [
+        (
+            "[sources.s]\nscheme = \"stripe\"\nsecrets = [\"ok\", 918273645]\n",
+            "sources.s.secrets[1]",
+            "918273645",
+        ),
+        (
+            "[sources.s]\nscheme = \"stripe\"\nsecrets = \"whsec_lone_value\"\n",
+            "sources.s.secrets",
+            "whsec_lone_value",
+        ),
+        ("[admin]\ntoken = 31415926535\n", "admin.token", "31415926535"),
+        (
+            "[sources.p]\nkind = \"poll\"\nurl = \"https://a.example\"\nitems = \"/d\"\nid = \"/id\"\nheaders = \"Bearer hdr-value\"\n",
+            "sources.p.headers",
+            "hdr-value",
+        ),
+        (
+            "[destinations.d]\nkind = \"command\"\ncommand = [\"x\"]\nenv = { K = 27182818 }\n",
+            "destinations.d.env.K",
+            "27182818",
+        ),
+        (
+            "[destinations.d]\nkind = \"http\"\nurl = \"https://a\"\nsecret = true\n",
+            "destinations.d.secret",
+            "true",
+        ),
+    ];
+    for (text, path, value) in cases {
+        let e = err(text);
+        assert!(e.starts_with(&format!("{path}: invalid type: ")), "{e}");
+        assert!(e.contains("expected"), "{e}");
+        assert!(!e.contains(value), "{e}");
+    }
+    assert_eq!(
+        without_value("invalid type: string \"s3cr3t, expected x\", expected a map"),
+        "invalid type: string, expected a map"
+    );
+    assert_eq!(
+        without_value("invalid value: integer `-1`, expected u32"),
+        "invalid value: integer, expected u32"
+    );
+}
+
+#[test]
+fn a_url_that_is_not_http_is_shown_masked_in_its_error() {
+    let e = err("[destinations.d]\nkind = \"http\"\nurl = \"ftp://user:ftp-password@a/x?token=tok-value\"\n");
+    assert!(e.starts_with("destinations.d.url: "), "{e}");
+    assert!(!e.contains("ftp-password") && !e.contains("tok-value"), "{e}");
+    let e = err("[sources.p]\nkind = \"poll\"\nurl = \"ftp://u:poll-password@a/x\"\nitems = \"/d\"\nid = \"/id\"\n");
+    assert!(e.starts_with("sources.p.url: ") && !e.contains("poll-password"), "{e}");
+}
+
+#[test]
 fn a_nats_destination_needs_a_nats_url_and_a_subject_without_wildcards() {
     let dest = |body: &str| err(&format!("[destinations.d]\nkind = \"nats\"\n{body}\n"));
     assert!(dest("subject = \"a.{source}\"").starts_with("destinations.d.url: a nats destination needs a url"));
