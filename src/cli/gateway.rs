@@ -1,4 +1,5 @@
-//! `inlet serve`, `inlet check` and `inlet init`.
+//! `inlet serve`, `inlet check` and `inlet init`. `check` shows every URL through
+//! `domain::mask_url` and never a secret, an argument or an `env` value.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -6,6 +7,7 @@ use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{DestinationKind, Settings, SourceSettings};
+use crate::domain::mask_url;
 use crate::{App, telemetry};
 
 const STARTER: &str = include_str!("starter.toml");
@@ -71,7 +73,7 @@ pub fn check(config: &Path) -> ExitCode {
     };
     println!("{}: ok", config.display());
     let store = match &settings.storage.postgres_url {
-        Some(_) => "PostgreSQL (storage.url)".to_string(),
+        Some(url) => format!("PostgreSQL {}", mask_url(url.expose())),
         None => settings.storage.sqlite_path.display().to_string(),
     };
     println!(
@@ -80,31 +82,48 @@ pub fn check(config: &Path) -> ExitCode {
     );
     println!("sources:");
     for (name, source) in &settings.sources {
-        match source {
-            SourceSettings::Webhook(w) => println!(
-                "  {name:<20} webhook  scheme={:<9} secrets={}  group={}  POST /webhooks/{name}",
-                w.spec.scheme().as_str(),
-                w.secrets.len(),
-                w.dedupe_group
-            ),
-            SourceSettings::Poll(p) => println!(
-                "  {name:<20} poll     every {}s (idle {}s)  group={}  GET {}",
-                p.interval.as_secs(),
-                p.idle_interval.as_secs(),
-                p.dedupe_group,
-                p.url
-            ),
+        let hydrate = match source {
+            SourceSettings::Webhook(w) => {
+                println!(
+                    "  {name:<20} webhook  scheme={:<9} secrets={}  group={}  POST /webhooks/{name}",
+                    w.spec.scheme().as_str(),
+                    w.secrets.len(),
+                    w.dedupe_group
+                );
+                &w.hydrate
+            }
+            SourceSettings::Poll(p) => {
+                println!(
+                    "  {name:<20} poll     every {}s (idle {}s)  group={}  GET {}",
+                    p.interval.as_secs(),
+                    p.idle_interval.as_secs(),
+                    p.dedupe_group,
+                    p.shown_url()
+                );
+                &p.hydrate
+            }
+        };
+        if let Some(h) = hydrate {
+            println!("  {:<20} hydrate  GET {}", "", h.shown_url);
         }
     }
     println!("destinations:");
     for (name, d) in &settings.destinations {
         let target = match &d.kind {
-            DestinationKind::Http(h) => format!("http  {}", h.url),
+            DestinationKind::Http(h) => format!("http  {}", mask_url(&h.url)),
             DestinationKind::File(Some(p)) => format!("file  {}", p.display()),
             DestinationKind::File(None) => "file  stdout".to_string(),
             DestinationKind::Slack(_) => "slack (incoming webhook)".to_string(),
-            DestinationKind::Command(c) => format!("command  {}", c.argv.join(" ")),
-            DestinationKind::Nats(n) => format!("nats  subject {}", n.subject),
+            // The arguments may carry a credential; the env table's values do.
+            DestinationKind::Command(c) => {
+                let mut shown = format!("command  {} ({} argument(s))", c.argv[0], c.argv.len() - 1);
+                if !c.env.is_empty() {
+                    let names: Vec<&str> = c.env.iter().map(|(n, _)| n.as_str()).collect();
+                    shown.push_str(&format!("  env: {}", names.join(", ")));
+                }
+                shown
+            }
+            DestinationKind::Nats(n) => format!("nats  {} subject {}", mask_url(n.url.expose()), n.subject),
         };
         println!("  {name:<20} {target}");
     }

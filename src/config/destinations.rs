@@ -66,7 +66,13 @@ pub struct SlackDestination {
 pub struct CommandDestination {
     pub argv: Vec<String>,
     pub dir: PathBuf,
+    /// `env = { NAME = "value" }`: added to the program's otherwise clean environment.
+    /// The values may be secrets (`${…}`): never printed.
+    pub env: Vec<(String, Secret)>,
 }
+
+/// What inlet sets itself for each event: an `env` entry may not replace them.
+const COMMAND_EVENT_VARS: [&str; 3] = ["INLET_EVENT_ID", "INLET_SOURCE", "INLET_TYPE"];
 
 #[derive(Debug, Clone)]
 pub struct HttpDestination {
@@ -111,6 +117,7 @@ struct RawDestination {
     circuit: Option<RawCircuit>,
     text: Option<String>,
     command: Option<Vec<String>>,
+    env: Option<std::collections::BTreeMap<String, String>>,
     subject: Option<String>,
 }
 
@@ -135,6 +142,7 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
             only("text", raw.text.is_some(), "http")?;
             only("subject", raw.subject.is_some(), "http")?;
             only("command", raw.command.is_some(), "http")?;
+            only("env", raw.env.is_some(), "http")?;
             let url = raw
                 .url
                 .as_deref()
@@ -178,6 +186,7 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
                 ("text", raw.text.is_some()),
                 ("command", raw.command.is_some()),
                 ("subject", raw.subject.is_some()),
+                ("env", raw.env.is_some()),
             ] {
                 only(key, present, "file")?;
             }
@@ -200,6 +209,7 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
                 ("headers", raw.headers.is_some()),
                 ("command", raw.command.is_some()),
                 ("subject", raw.subject.is_some()),
+                ("env", raw.env.is_some()),
             ] {
                 only(key, present, "slack")?;
             }
@@ -235,6 +245,7 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
             DestinationKind::Command(CommandDestination {
                 argv,
                 dir: base_dir.to_path_buf(),
+                env: command_env(raw.env.unwrap_or_default(), &at)?,
             })
         }
         "nats" => {
@@ -245,6 +256,7 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
                 ("headers", raw.headers.is_some()),
                 ("text", raw.text.is_some()),
                 ("command", raw.command.is_some()),
+                ("env", raw.env.is_some()),
             ] {
                 only(key, present, "nats")?;
             }
@@ -316,4 +328,27 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
         retry,
         circuit,
     })
+}
+
+/// The `env` table of a command destination: names a program can be given, values without
+/// a NUL. The values are never part of an error.
+fn command_env(
+    table: std::collections::BTreeMap<String, String>,
+    at: &dyn Fn(&str) -> String,
+) -> Result<Vec<(String, Secret)>, ConfigError> {
+    let mut env = Vec::with_capacity(table.len());
+    for (name, value) in table {
+        let key = at(&format!("env.{name}"));
+        if name.is_empty() || name.contains(['=', '\0']) {
+            return Err(ConfigError::at(key, "is not a variable name (no '=' or NUL)"));
+        }
+        if COMMAND_EVENT_VARS.contains(&name.as_str()) {
+            return Err(ConfigError::at(key, "is set by inlet for each event"));
+        }
+        if value.contains('\0') {
+            return Err(ConfigError::at(key, "must not contain a NUL byte"));
+        }
+        env.push((name, Secret::new(value)));
+    }
+    Ok(env)
 }

@@ -15,6 +15,8 @@ use crate::signature::Secret;
 #[derive(Debug, Clone)]
 pub struct HydrateSettings {
     pub url: Template,
+    /// The template as it may be shown (password and secret-looking query values masked).
+    pub shown_url: String,
     pub headers: Vec<(String, Secret)>,
     pub rate_limit: Option<Rate>,
     pub timeout: Duration,
@@ -36,7 +38,7 @@ pub fn parse(raw: RawHydrate, prefix: &str) -> Result<HydrateSettings, ConfigErr
         .url
         .strip_prefix("https://")
         .or_else(|| raw.url.strip_prefix("http://"))
-        .ok_or_else(|| ConfigError::at(at("url"), format!("{:?} is not an http:// or https:// URL", raw.url)))?;
+        .ok_or_else(|| super::not_http(&raw.url, &at("url")))?;
     let authority = rest.split(['/', '?']).next().unwrap_or("");
     if authority.is_empty() || authority.contains('{') {
         return Err(ConfigError::at(
@@ -52,8 +54,13 @@ pub fn parse(raw: RawHydrate, prefix: &str) -> Result<HydrateSettings, ConfigErr
         }
         headers.push((k, Secret::new(v)));
     }
+    // The placeholders' braces as written, not percent-encoded by the URL parser.
+    let shown_url = crate::domain::mask_url(&raw.url)
+        .replace("%7B", "{")
+        .replace("%7D", "}");
     Ok(HydrateSettings {
         url,
+        shown_url,
         headers,
         rate_limit: raw.rate_limit.map(|r| r.0),
         timeout: raw.timeout.map_or(Duration::from_secs(10), |d| d.0),

@@ -303,8 +303,53 @@ fn typed<T: serde::de::DeserializeOwned>(value: toml::Value, prefix: &str) -> Re
             (false, true) => prefix.to_string(),
             (false, false) => format!("{prefix}.{inner}"),
         };
-        ConfigError::at(path, e.into_inner().message().to_string())
+        ConfigError::at(path, without_value(e.into_inner().message()))
     })
+}
+
+/// What serde calls the kinds of values it did not expect, as they start its message.
+const VALUE_KINDS: [&str; 18] = [
+    "boolean",
+    "integer",
+    "floating point",
+    "character",
+    "string",
+    "byte array",
+    "unit value",
+    "unit variant",
+    "newtype struct",
+    "newtype variant",
+    "tuple variant",
+    "struct variant",
+    "Option value",
+    "sequence",
+    "map",
+    "enum",
+    "date",
+    "datetime",
+];
+
+/// A serde message without the value it is about: `invalid type: string "hunter2",
+/// expected a table` becomes `invalid type: string, expected a table`. Any key may hold a
+/// secret (`secrets`, `token`, `headers`, `url`, `env`, `query`), and a misplaced one
+/// would otherwise be printed by `inlet check`; the key path says where to look.
+fn without_value(message: &str) -> String {
+    for lead in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(lead) {
+            let expected = rest.rfind(", expected ").map(|i| &rest[i..]).unwrap_or_default();
+            let kind = VALUE_KINDS
+                .iter()
+                .find(|k| rest.starts_with(*k))
+                .copied()
+                .unwrap_or("value");
+            return format!("{lead}{kind}{expected}");
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let expected = rest.rfind(", expected ").map(|i| &rest[i + 2..]).unwrap_or_default();
+        return format!("unknown variant; {expected}");
+    }
+    message.to_string()
 }
 
 /// Replaces `${NAME}` in every string of the document with the variable's value.
@@ -365,11 +410,16 @@ fn check_url(url: &str, path: &str) -> Result<String, ConfigError> {
     if url.starts_with("http://") || url.starts_with("https://") {
         Ok(url.trim_end_matches('/').to_string())
     } else {
-        Err(ConfigError::at(
-            path,
-            format!("{url:?} is not an http:// or https:// URL"),
-        ))
+        Err(not_http(url, path))
     }
+}
+
+/// "not an http:// URL", showing the URL masked (it may carry a password or a key).
+fn not_http(url: &str, path: &str) -> ConfigError {
+    ConfigError::at(
+        path,
+        format!("{:?} is not an http:// or https:// URL", crate::domain::mask_url(url)),
+    )
 }
 
 fn non_empty_secret(value: String, path: &str) -> Result<Secret, ConfigError> {

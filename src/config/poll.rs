@@ -1,6 +1,7 @@
 //! `[sources.NAME]` with `kind = "poll"`: what to GET, where the items, ids, types and the
-//! cursor are in the answer, how pages follow each other, and how often to ask. Validation
-//! refuses settings with no effect, and a `lookback` on a cursor that cannot be moved back.
+//! cursor are in the answer, how pages follow each other (and how many one run may read),
+//! and how often to ask. Validation refuses settings with no effect, and a `lookback` on a
+//! cursor that cannot be moved back.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -35,8 +36,23 @@ pub struct PollSource {
     pub occurred_at: Option<String>,
     pub cursor: Option<CursorSettings>,
     pub pagination: Pagination,
+    /// The most pages one run reads; the run then ends as if that page were the last.
+    pub max_pages: u32,
     pub dedupe_group: String,
     pub hydrate: Option<HydrateSettings>,
+}
+
+impl PollSource {
+    /// The URL with its query as it may be shown: password and secret-looking query values
+    /// masked ([`crate::domain::mask_url`]).
+    pub fn shown_url(&self) -> String {
+        let mut url = self.url.clone();
+        if !self.query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(self.query.iter().map(|(k, v)| (k.as_str(), v.expose())));
+        }
+        crate::domain::mask_url(url.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +121,7 @@ struct RawPoll {
     occurred_at: Option<Pointer>,
     cursor: Option<RawCursor>,
     pagination: Option<RawPagination>,
+    max_pages: Option<u32>,
     dedupe_group: Option<String>,
     hydrate: Option<RawHydrate>,
 }
@@ -135,7 +152,7 @@ pub fn parse(name: &str, value: toml::Value) -> Result<PollSource, ConfigError> 
     let mut url = url::Url::parse(&raw.url)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| ConfigError::at(at("url"), format!("{:?} is not an http:// or https:// URL", raw.url)))?;
+        .ok_or_else(|| super::not_http(&raw.url, &at("url")))?;
     let mut query: Vec<(String, Secret)> = url
         .query_pairs()
         .filter(|(k, _)| !raw.query.contains_key(k.as_ref()))
@@ -189,6 +206,10 @@ pub fn parse(name: &str, value: toml::Value) -> Result<PollSource, ConfigError> 
     if timeout.is_zero() {
         return Err(ConfigError::at(at("timeout"), "must be more than 0s"));
     }
+    let max_pages = raw.max_pages.unwrap_or(1000);
+    if max_pages == 0 {
+        return Err(ConfigError::at(at("max_pages"), "must be at least 1"));
+    }
     let event_type = match (raw.event_type, raw.event_type_literal) {
         (Some(_), Some(_)) => {
             return Err(ConfigError::at(
@@ -218,6 +239,7 @@ pub fn parse(name: &str, value: toml::Value) -> Result<PollSource, ConfigError> 
         occurred_at: raw.occurred_at.map(|p| p.0),
         cursor: raw.cursor.map(|c| cursor(c, &at)).transpose()?,
         pagination: pagination(raw.pagination, &at)?,
+        max_pages,
         dedupe_group: raw.dedupe_group.unwrap_or_else(|| name.to_string()),
         hydrate: raw
             .hydrate

@@ -202,6 +202,7 @@ fn a_poll_source_gets_the_documented_defaults_and_merges_its_url_query() {
     assert_eq!(p.timeout, Duration::from_secs(10));
     assert_eq!(p.pagination, Pagination::None);
     assert_eq!(p.dedupe_group, "p");
+    assert_eq!(p.max_pages, 1000);
     assert_eq!(p.url.as_str(), "https://api.example.com/v1/items");
     let query: Vec<(&str, &str)> = p.query.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
     assert_eq!(
@@ -237,6 +238,8 @@ fn poll_settings_that_cannot_work_are_errors_at_their_key() {
     );
     assert!(e("pagination = { kind = \"offset\" }\n").starts_with("sources.p.pagination.kind: unknown kind"));
     assert!(e("url2 = \"x\"\n").starts_with("sources.p.url2: unknown field"));
+    assert!(e("max_pages = 0\n").starts_with("sources.p.max_pages: must be at least 1"));
+    assert!(e("max_pages = -3\n").starts_with("sources.p.max_pages: "));
 }
 
 #[test]
@@ -290,9 +293,88 @@ fn a_command_destination_defaults_to_a_30s_timeout_and_runs_in_the_config_folder
         DestinationKind::Command(c) => {
             assert_eq!(c.argv, vec!["./handle.sh", "--flag"]);
             assert_eq!(c.dir, Path::new("/etc/inlet"));
+            assert!(c.env.is_empty());
         }
         other => panic!("a command destination, not {other:?}"),
     }
+}
+
+#[test]
+fn a_command_env_table_takes_interpolated_values_that_debug_never_shows() {
+    let s = parse(
+        "[destinations.d]\nkind = \"command\"\ncommand = [\"x\"]\nenv = { KEY = \"${STRIPE_SECRET}\", MODE = \"live\" }\n",
+    )
+    .expect("valid");
+    let DestinationKind::Command(c) = &s.destinations["d"].kind else {
+        panic!("a command destination");
+    };
+    let env: Vec<(&str, &str)> = c.env.iter().map(|(k, v)| (k.as_str(), v.expose())).collect();
+    assert_eq!(env, vec![("KEY", "whsec_from_env"), ("MODE", "live")]);
+    assert!(!format!("{s:?}").contains("whsec_from_env"));
+    let dest = |body: &str| err(&format!("[destinations.d]\n{body}\n"));
+    assert!(
+        dest("kind = \"command\"\ncommand = [\"x\"]\nenv = { INLET_TYPE = \"x\" }")
+            .starts_with("destinations.d.env.INLET_TYPE: is set by inlet for each event")
+    );
+    assert!(
+        dest("kind = \"http\"\nurl = \"http://a\"\nenv = { A = \"b\" }")
+            .starts_with("destinations.d.env: has no effect on a \"http\" destination")
+    );
+}
+
+#[test]
+fn a_type_error_names_the_key_and_the_expected_type_but_never_the_value() {
+    let cases = [
+        (
+            "[sources.s]\nscheme = \"stripe\"\nsecrets = [\"ok\", 918273645]\n",
+            "sources.s.secrets[1]",
+            "918273645",
+        ),
+        (
+            "[sources.s]\nscheme = \"stripe\"\nsecrets = \"whsec_lone_value\"\n",
+            "sources.s.secrets",
+            "whsec_lone_value",
+        ),
+        ("[admin]\ntoken = 31415926535\n", "admin.token", "31415926535"),
+        (
+            "[sources.p]\nkind = \"poll\"\nurl = \"https://a.example\"\nitems = \"/d\"\nid = \"/id\"\nheaders = \"Bearer hdr-value\"\n",
+            "sources.p.headers",
+            "hdr-value",
+        ),
+        (
+            "[destinations.d]\nkind = \"command\"\ncommand = [\"x\"]\nenv = { K = 27182818 }\n",
+            "destinations.d.env.K",
+            "27182818",
+        ),
+        (
+            "[destinations.d]\nkind = \"http\"\nurl = \"https://a\"\nsecret = true\n",
+            "destinations.d.secret",
+            "true",
+        ),
+    ];
+    for (text, path, value) in cases {
+        let e = err(text);
+        assert!(e.starts_with(&format!("{path}: invalid type: ")), "{e}");
+        assert!(e.contains("expected"), "{e}");
+        assert!(!e.contains(value), "{e}");
+    }
+    assert_eq!(
+        without_value("invalid type: string \"s3cr3t, expected x\", expected a map"),
+        "invalid type: string, expected a map"
+    );
+    assert_eq!(
+        without_value("invalid value: integer `-1`, expected u32"),
+        "invalid value: integer, expected u32"
+    );
+}
+
+#[test]
+fn a_url_that_is_not_http_is_shown_masked_in_its_error() {
+    let e = err("[destinations.d]\nkind = \"http\"\nurl = \"ftp://user:ftp-password@a/x?token=tok-value\"\n");
+    assert!(e.starts_with("destinations.d.url: "), "{e}");
+    assert!(!e.contains("ftp-password") && !e.contains("tok-value"), "{e}");
+    let e = err("[sources.p]\nkind = \"poll\"\nurl = \"ftp://u:poll-password@a/x\"\nitems = \"/d\"\nid = \"/id\"\n");
+    assert!(e.starts_with("sources.p.url: ") && !e.contains("poll-password"), "{e}");
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! The command destination: run argv (no shell) in the config file's folder with the
-//! envelope on stdin and `INLET_EVENT_ID`, `INLET_SOURCE`, `INLET_TYPE` in the environment.
+//! envelope on stdin. The environment is clean: `PATH`, `HOME` and `LANG` (inlet's own, when
+//! set), the destination's `env` table, and `INLET_EVENT_ID`, `INLET_SOURCE`, `INLET_TYPE`;
+//! nothing else of inlet's (its `${…}` secrets, the admin token) reaches the program.
 //! Exit 0 is delivered; any other exit is a failed attempt. The program runs in its own
 //! process group, and on `timeout` the whole group is killed.
 
@@ -14,6 +16,9 @@ use crate::config::CommandDestination as Settings;
 use crate::domain::Outcome;
 
 const EXCERPT: usize = 1024;
+
+/// Inlet's own variables a program gets (when inlet has them).
+const INHERITED: [&str; 3] = ["PATH", "HOME", "LANG"];
 
 pub struct CommandDestination {
     settings: Settings,
@@ -60,6 +65,15 @@ impl Destination for CommandDestination {
             std::path::PathBuf::from(&argv[0])
         };
         let mut command = tokio::process::Command::new(program);
+        command.env_clear();
+        for name in INHERITED {
+            if let Some(value) = std::env::var_os(name) {
+                command.env(name, value);
+            }
+        }
+        for (name, value) in &self.settings.env {
+            command.env(name, value.expose());
+        }
         command
             .args(&argv[1..])
             .current_dir(&self.settings.dir)

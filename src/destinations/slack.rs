@@ -38,15 +38,12 @@ impl Destination for SlackDestination {
     async fn deliver(&self, delivery: &Delivery<'_>, now: i64) -> AttemptResult {
         let event = delivery.event;
         let payload: Option<Value> = serde_json::from_slice(&event.body).ok();
-        let text = self.settings.text.render(
-            &Fields {
-                id: &event.id,
-                source: &event.source,
-                event_type: event.event_type.as_deref(),
-                payload: payload.as_ref(),
-            },
-            false,
-        );
+        let text = self.settings.text.render(&Fields {
+            id: &event.id,
+            source: &event.source,
+            event_type: event.event_type.as_deref(),
+            payload: payload.as_ref(),
+        });
         let body = serde_json::json!({ "text": text }).to_string();
         let request = self
             .client

@@ -5,6 +5,7 @@
 pub mod compare;
 mod delivery;
 mod event;
+pub mod mask;
 mod poll;
 mod query;
 mod retry;
@@ -18,6 +19,7 @@ pub use event::{
     EventRecord, Ingested, NewEvent, RejectedKeep, RejectedRequest, StoredEvent, Via, headers_json, new_event_id,
     time_ordered_id,
 };
+pub use mask::mask_url;
 pub use poll::{CursorCommit, POLL_STATE_COLUMNS, PollCounts, PollState, PollWrite, PollWritten, RunEnd};
 pub use query::{EventFilter, EventPage, EventStatus, EventSummary, RejectedPage, ReplaySelection, page_of};
 pub use retry::{MAX_RETRY_AFTER, NextStep, Outcome, next_step, parse_retry_after};

@@ -1,7 +1,9 @@
 //! Text with placeholders: `{/pointer}` (into the payload), `{id}`, `{source}`, `{type}`.
 //! Strings render as they are, other values as their JSON text, a missing value as
 //! nothing; in a URL each value is percent-encoded as one path segment or query value
-//! (only RFC 3986 unreserved characters stay). Slack texts and hydration URLs use it.
+//! (only RFC 3986 unreserved characters stay), and a value that is missing, empty, `.` or
+//! `..` is an error: it would ask another URL (the parent, the collection) than the one
+//! meant. Slack texts and hydration URLs use it.
 
 use serde_json::Value;
 
@@ -18,6 +20,38 @@ enum Part {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Template {
     parts: Vec<Part>,
+}
+
+/// Why a placeholder's value may not go into a URL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unsafe {
+    /// No value (a pointer to nothing or `null`, an event without a type).
+    Missing,
+    Empty,
+    /// `.`: the segment names the folder it is in.
+    Dot,
+    /// `..`: the segment names the parent.
+    DotDot,
+}
+
+impl std::fmt::Display for Unsafe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Unsafe::Missing => "has no value in the event",
+            Unsafe::Empty => "is empty",
+            Unsafe::Dot => "is \".\" (it would ask the folder, not the object)",
+            Unsafe::DotDot => "is \"..\" (it would ask the parent, not the object)",
+        })
+    }
+}
+
+/// A URL placeholder that rendered to something that would escape its segment.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("placeholder {placeholder} {why}")]
+pub struct PlaceholderError {
+    /// As written in the template: `{/id}`, `{type}`.
+    pub placeholder: String,
+    pub why: Unsafe,
 }
 
 /// What placeholders are filled from.
@@ -60,31 +94,64 @@ impl Template {
         Ok(Template { parts })
     }
 
-    /// The text with every placeholder filled; `encode` percent-encodes each value.
-    pub fn render(&self, fields: &Fields<'_>, encode: bool) -> String {
+    /// The text with every placeholder filled (a missing value as nothing).
+    pub fn render(&self, fields: &Fields<'_>) -> String {
         let mut out = String::new();
         for part in &self.parts {
-            let value = match part {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Id | Part::Source | Part::Type | Part::Pointer(_) => {
+                    out.push_str(&value(part, fields).unwrap_or_default());
+                }
+            }
+        }
+        out
+    }
+
+    /// A URL: every value percent-encoded; a missing, empty, `.` or `..` value is an error.
+    pub fn render_url(&self, fields: &Fields<'_>) -> Result<String, PlaceholderError> {
+        let mut out = String::new();
+        for part in &self.parts {
+            let placeholder = match part {
                 Part::Text(t) => {
                     out.push_str(t);
                     continue;
                 }
-                Part::Id => fields.id.to_string(),
-                Part::Source => fields.source.to_string(),
-                Part::Type => fields.event_type.unwrap_or("").to_string(),
-                Part::Pointer(p) => match fields.payload.and_then(|v| v.pointer(p)) {
-                    None => String::new(),
-                    Some(Value::String(s)) => s.clone(),
-                    Some(other) => other.to_string(),
-                },
+                Part::Id => "{id}".to_string(),
+                Part::Source => "{source}".to_string(),
+                Part::Type => "{type}".to_string(),
+                Part::Pointer(p) => format!("{{{p}}}"),
             };
-            if encode {
-                percent_encode(&value, &mut out);
-            } else {
-                out.push_str(&value);
+            let why = match value(part, fields).as_deref() {
+                None => Some(Unsafe::Missing),
+                Some("") => Some(Unsafe::Empty),
+                Some(".") => Some(Unsafe::Dot),
+                Some("..") => Some(Unsafe::DotDot),
+                Some(v) => {
+                    percent_encode(v, &mut out);
+                    None
+                }
+            };
+            if let Some(why) = why {
+                return Err(PlaceholderError { placeholder, why });
             }
         }
-        out
+        Ok(out)
+    }
+}
+
+/// A placeholder's value; `None` when the event has none (text is not a placeholder).
+fn value(part: &Part, fields: &Fields<'_>) -> Option<String> {
+    match part {
+        Part::Text(_) => None,
+        Part::Id => Some(fields.id.to_string()),
+        Part::Source => Some(fields.source.to_string()),
+        Part::Type => fields.event_type.map(str::to_string),
+        Part::Pointer(p) => match fields.payload.and_then(|v| v.pointer(p)) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => Some(other.to_string()),
+        },
     }
 }
 
@@ -116,10 +183,7 @@ mod tests {
     fn placeholders_render_strings_as_they_are_and_other_values_as_json() {
         let t = Template::parse("{source}/{type}: order {/id} of {/total} {/missing}{id}").expect("valid");
         let payload = json!({"id": "o 1", "total": 12.5});
-        assert_eq!(
-            t.render(&fields(&payload), false),
-            "shop/orders/paid: order o 1 of 12.5 evt_1"
-        );
+        assert_eq!(t.render(&fields(&payload)), "shop/orders/paid: order o 1 of 12.5 evt_1");
     }
 
     #[test]
@@ -127,8 +191,8 @@ mod tests {
         let t = Template::parse("https://api.example.com/orders/{/id}.json?ref={/ref}").expect("valid");
         let payload = json!({"id": "a/b c", "ref": "x&y=z~"});
         assert_eq!(
-            t.render(&fields(&payload), true),
-            "https://api.example.com/orders/a%2Fb%20c.json?ref=x%26y%3Dz~"
+            t.render_url(&fields(&payload)),
+            Ok("https://api.example.com/orders/a%2Fb%20c.json?ref=x%26y%3Dz~".to_string())
         );
     }
 
@@ -137,10 +201,36 @@ mod tests {
         assert!(Template::parse("{nope}").is_err());
         assert!(Template::parse("a {/id").is_err());
         assert_eq!(
-            Template::parse("plain")
-                .expect("valid")
-                .render(&fields(&json!({})), true),
-            "plain"
+            Template::parse("plain").expect("valid").render_url(&fields(&json!({}))),
+            Ok("plain".to_string())
+        );
+    }
+
+    #[test]
+    fn a_url_placeholder_that_is_missing_empty_dot_or_dot_dot_names_itself_and_why() {
+        let t = Template::parse("https://api.example.com/orders/{/id}").expect("valid");
+        let why = |payload: Value| t.render_url(&fields(&payload)).map_err(|e| e.why);
+        assert_eq!(why(json!({"id": ".."})), Err(Unsafe::DotDot));
+        assert_eq!(why(json!({"id": "."})), Err(Unsafe::Dot));
+        assert_eq!(why(json!({"id": ""})), Err(Unsafe::Empty));
+        assert_eq!(why(json!({"id": null})), Err(Unsafe::Missing));
+        assert_eq!(why(json!({})), Err(Unsafe::Missing));
+        assert_eq!(
+            why(json!({"id": "..."})).as_deref(),
+            Ok("https://api.example.com/orders/...")
+        );
+        let error = t.render_url(&fields(&json!({"id": ".."}))).expect_err("escapes");
+        assert_eq!(error.placeholder, "{/id}");
+        assert!(error.to_string().starts_with("placeholder {/id} is \"..\""), "{error}");
+        let typed = Template::parse("https://x.example/{type}/{/id}").expect("valid");
+        let payload = json!({"id": "1"});
+        let untyped = Fields {
+            event_type: None,
+            ..fields(&payload)
+        };
+        assert_eq!(
+            typed.render_url(&untyped).map_err(|e| e.to_string()),
+            Err("placeholder {type} has no value in the event".to_string())
         );
     }
 }

@@ -2,7 +2,9 @@
 //! current state from the provider (URL from the payload), within the source's own rate
 //! limit. A 404 is a state too (the object is gone); a 429/503 with `Retry-After` pauses
 //! this source's hydration (capped at 1 h) without using a step of anyone's schedule; any
-//! other failure fails the attempt with the reason `hydrate`. Never on the ingest path.
+//! other failure fails the attempt with the reason `hydrate`, and so does a URL whose
+//! placeholder renders missing, empty, `.` or `..` (no request is made: it would ask the
+//! parent or the collection with the source's credentials). Never on the ingest path.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -50,19 +52,25 @@ impl Hydrator {
         if until > now {
             return Err(HydrateError::Paused { until, status: 429 });
         }
-        if let Some(limiter) = &self.limiter {
-            limiter.acquire().await;
-        }
         let payload: Option<Value> = serde_json::from_slice(&event.body).ok();
-        let url = self.settings.url.render(
-            &Fields {
+        // Checked before any request: a placeholder rendering empty, `.` or `..` would ask
+        // the parent or the collection with the source's credentials.
+        let url = self
+            .settings
+            .url
+            .render_url(&Fields {
                 id: &event.id,
                 source: &event.source,
                 event_type: event.event_type.as_deref(),
                 payload: payload.as_ref(),
-            },
-            true,
-        );
+            })
+            .map_err(|e| HydrateError::Failed {
+                status: None,
+                error: format!("hydrate: {e}"),
+            })?;
+        if let Some(limiter) = &self.limiter {
+            limiter.acquire().await;
+        }
         let mut request = self
             .client
             .get(&url)

@@ -294,3 +294,94 @@ async fn send_signs_and_posts_like_the_provider_and_prints_the_answer() {
     assert!(stdout(&forged).contains("invalid_signature"));
     app.stop().await;
 }
+
+#[test]
+fn check_shows_every_url_masked_and_no_credential_of_any_kind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("inlet.toml");
+    std::fs::write(
+        &path,
+        r#"
+[storage]
+url = "postgres://inlet:PG-PASSWORD@db.internal/inlet"
+
+[sources.items]
+kind = "poll"
+url = "https://user:POLL-PASSWORD@api.example.com/x?api_key=POLL-SECRET&limit=10"
+query = { access_token = "QUERY-TOKEN" }
+headers = { Authorization = "Bearer HEADER-SECRET" }
+items = "/data"
+id = "/id"
+
+[sources.items.hydrate]
+url = "https://user:HYDRATE-PASSWORD@api.example.com/x/{/id}?signature=HYDRATE-SIG"
+
+[destinations.app]
+kind = "http"
+url = "https://user:DEST-PASSWORD@app.example.com/hook?token=DEST-TOKEN"
+
+[destinations.bus]
+kind = "nats"
+url = "nats://user:NATS-PASSWORD@127.0.0.1:4222"
+subject = "inlet.{source}"
+
+[destinations.run]
+kind = "command"
+command = ["./handle.sh", "--key=ARGV-SECRET"]
+env = { API_KEY = "ENV-SECRET" }
+
+[[routes]]
+from = ["items"]
+to = ["app", "bus", "run"]
+"#,
+    )
+    .expect("written");
+    let out = inlet(&["check", "-c", path.to_str().expect("utf-8")], None);
+    let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for secret in [
+        "PG-PASSWORD",
+        "POLL-PASSWORD",
+        "POLL-SECRET",
+        "QUERY-TOKEN",
+        "HEADER-SECRET",
+        "HYDRATE-PASSWORD",
+        "HYDRATE-SIG",
+        "DEST-PASSWORD",
+        "DEST-TOKEN",
+        "NATS-PASSWORD",
+        "ARGV-SECRET",
+        "ENV-SECRET",
+    ] {
+        assert!(!text.contains(secret), "{secret} shown:\n{text}");
+    }
+    for shown in [
+        "postgres://inlet:***@db.internal/inlet",
+        "GET https://user:***@api.example.com/x?api_key=***&limit=10&access_token=***",
+        "GET https://user:***@api.example.com/x/{/id}?signature=***",
+        "http  https://user:***@app.example.com/hook?token=***",
+        "nats  nats://user:***@127.0.0.1:4222",
+        "env: API_KEY",
+    ] {
+        assert!(text.contains(shown), "{shown:?} not in:\n{text}");
+    }
+}
+
+#[test]
+fn check_refuses_a_mistyped_secret_without_printing_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[sources.gh]\nscheme = \"github\"\nsecrets = \"ghs_MISTYPED_SECRET\"\n",
+    )
+    .expect("written");
+    let out = inlet(&["check", "-c", path.to_str().expect("utf-8")], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("sources.gh.secrets: invalid type: string, expected"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("MISTYPED_SECRET"), "{stderr}");
+}

@@ -1,5 +1,6 @@
-//! The slack and command destinations for real: a local HTTP server standing in for Slack,
-//! and a shell script run with the envelope on stdin (environment, exit codes, timeout).
+//! The slack, command and file destinations for real: a local HTTP server standing in for
+//! Slack, a shell script run with the envelope on stdin (environment, exit codes, timeout),
+//! and a JSON Lines file left torn by a failed write.
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -7,7 +8,7 @@ use std::time::Duration;
 use inlet::signature::SchemeSpec;
 
 use crate::receiver::Receiver;
-use crate::support::{TestApp, now, signed};
+use crate::support::{Child, TestApp, now, signed, write_config};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -168,4 +169,99 @@ async fn a_command_past_its_timeout_has_its_whole_process_group_killed() {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     assert!(status.is_empty() || status.contains("State:\tZ"), "{status}");
     app.stop().await;
+}
+
+#[tokio::test]
+async fn a_torn_line_in_the_file_is_cut_off_before_the_next_envelope() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("events.jsonl");
+    // What an ENOSPC mid-write leaves: a complete line, then a fragment without its newline.
+    std::fs::write(&path, "{\"id\":\"evt_before\"}\n{\"id\":\"evt_torn\",\"paylo").expect("fragment written");
+    let destination = format!("kind = \"file\"\npath = \"{}\"", path.display());
+    let app = TestApp::spawn(&config(&destination, r#"["0s"]"#)).await;
+    let id = post(&app, r#"{"id":"o_5","type":"order.paid"}"#).await;
+    let mut text = String::new();
+    for _ in 0..1000 {
+        text = std::fs::read_to_string(&path).expect("file reads");
+        if text.contains(&id) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?} is not JSON: {e}")))
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["id"], "evt_before");
+    assert_eq!(lines[1]["id"], id.as_str());
+    assert!(!text.contains("evt_torn"), "{text}");
+    assert!(text.ends_with('\n'));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_command_gets_a_clean_environment_with_path_its_event_and_its_env_table_but_none_of_inlets_secrets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    script(
+        dir.path(),
+        "env.sh",
+        r#"cat > /dev/null; env > "env-$INLET_EVENT_ID.txt""#,
+    );
+    let body = r#"
+[sources.shop]
+kind = "webhook"
+scheme = "standard"
+secrets = ["${TEST_SHOP_SECRET}"]
+id = "/id"
+event_type = "/type"
+
+[destinations.out]
+kind = "command"
+command = ["./env.sh"]
+env = { GREETING = "hello there", DEST_TOKEN = "${TEST_DEST_TOKEN}" }
+retry = ["0s"]
+
+[[routes]]
+from = ["shop"]
+to = ["out"]
+"#;
+    let config = write_config(dir.path(), body);
+    let child = Child::serve(
+        &config,
+        &[
+            ("TEST_SHOP_SECRET", SECRET),
+            ("TEST_DEST_TOKEN", "dest-token-for-the-command"),
+            ("INLET_ADMIN_TOKEN", "admin-token-never-inherited"),
+            ("TEST_UNRELATED", "unrelated-value-never-inherited"),
+        ],
+    );
+    let payload = r#"{"id":"o_6","type":"order.paid"}"#;
+    let mut request = reqwest::Client::new()
+        .post(format!("{}/webhooks/shop", child.ingest))
+        .body(payload);
+    for (k, v) in signed(&SchemeSpec::Standard, SECRET, payload.as_bytes(), now(), "msg_env", "") {
+        request = request.header(k, v);
+    }
+    let answer: serde_json::Value = request.send().await.expect("answered").json().await.expect("JSON");
+    let id = answer["id"].as_str().expect("id");
+    let env = wait_for_file(&dir.path().join(format!("env-{id}.txt"))).await;
+    let vars: Vec<&str> = env.lines().collect();
+    assert!(vars.contains(&"GREETING=hello there"), "{env}");
+    assert!(vars.contains(&"DEST_TOKEN=dest-token-for-the-command"), "{env}");
+    assert!(vars.contains(&format!("INLET_EVENT_ID={id}").as_str()), "{env}");
+    assert!(
+        vars.contains(&"INLET_SOURCE=shop") && vars.contains(&"INLET_TYPE=order.paid"),
+        "{env}"
+    );
+    let path = std::env::var("PATH").expect("the test has a PATH");
+    assert!(vars.contains(&format!("PATH={path}").as_str()), "{env}");
+    for secret in [SECRET, "admin-token-never-inherited", "unrelated-value-never-inherited"] {
+        assert!(!env.contains(secret), "{secret} reached the command: {env}");
+    }
+    assert!(!env.contains("TEST_"), "{env}");
+    assert!(
+        !child.logs().contains("dest-token-for-the-command"),
+        "an env value was logged"
+    );
 }

@@ -1,6 +1,7 @@
 //! Hydration against a fake provider API: thin webhooks delivered with the object's current
 //! state, a 429 that delays without losing or using a step, 404 as `state: null`, failures
-//! retried with the reason `hydrate`, and the hydration rate limit.
+//! retried with the reason `hydrate`, placeholders that would ask another URL (`..`, `.`,
+//! empty, missing) failing without a request, and the hydration rate limit.
 
 use std::time::Duration;
 
@@ -41,16 +42,15 @@ to = ["app"]
 
 async fn post_thin(app: &TestApp, id: &str) {
     let body = format!(r#"{{"id":"{id}","type":"order.updated"}}"#);
-    let headers = signed(
-        &SchemeSpec::Standard,
-        SECRET,
-        body.as_bytes(),
-        now(),
-        &format!("msg_{id}"),
-        "",
-    );
-    let (status, _) = app.post("shop", &headers, body.as_bytes()).await;
+    post_body(app, &body, &format!("msg_{id}")).await;
+}
+
+/// Posts `body` signed, with `msg` as its webhook id; the stored event's id.
+async fn post_body(app: &TestApp, body: &str, msg: &str) -> String {
+    let headers = signed(&SchemeSpec::Standard, SECRET, body.as_bytes(), now(), msg, "");
+    let (status, answer) = app.post("shop", &headers, body.as_bytes()).await;
     assert_eq!(status, 200);
+    answer["id"].as_str().expect("id").to_string()
 }
 
 fn envelope(r: &crate::receiver::Received) -> serde_json::Value {
@@ -161,5 +161,44 @@ async fn hydration_calls_respect_the_sources_rate_limit() {
     let span = calls[5].at - calls[0].at;
     // A burst of 1, then one every 500 ms.
     assert!(span >= Duration::from_millis(2400), "6 calls at 2/s took {span:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_placeholder_rendering_dot_dot_dot_empty_or_nothing_fails_the_attempt_and_asks_nothing() {
+    let api = FakeApi::start(10).await;
+    // Without the check `/objects/..` is `/`, `/objects/.` and `/objects/` the collection:
+    // each would be asked with the source's credentials and its answer delivered.
+    let receiver = Receiver::start().await;
+    let app = TestApp::spawn(&config(&api, &receiver.url, "", r#"["0s"]"#)).await;
+    let cases = [
+        (r#"{"id":"..","type":"t"}"#, "is \"..\""),
+        (r#"{"id":".","type":"t"}"#, "is \".\""),
+        (r#"{"id":"","type":"t"}"#, "is empty"),
+        (r#"{"type":"t"}"#, "has no value in the event"),
+    ];
+    let mut ids = Vec::new();
+    for (i, (body, _)) in cases.iter().enumerate() {
+        ids.push(post_body(&app, body, &format!("msg_escape_{i}")).await);
+    }
+    for (id, (body, why)) in ids.iter().zip(cases) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let stored = loop {
+            let stored = app.store.event(id).await.expect("reads").expect("event");
+            if stored.deliveries[0].state == "dead" || std::time::Instant::now() > deadline {
+                break stored;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        let d = &stored.deliveries[0];
+        assert_eq!(d.state, "dead", "{body}: the only step was used");
+        let error = d.attempts[0].error.clone().unwrap_or_default();
+        assert!(
+            error.starts_with(&format!("hydrate: placeholder {{/id}} {why}")),
+            "{body}: {error}"
+        );
+    }
+    assert!(api.calls().is_empty(), "no request was made: {:?}", api.calls());
+    assert!(receiver.received().is_empty());
     app.stop().await;
 }

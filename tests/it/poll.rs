@@ -1,11 +1,14 @@
 //! Poll sources against a fake provider API whose data the tests change while inlet polls:
 //! exactly-once across pages and restarts, the cursor boundary, failed runs, Retry-After,
-//! intervals, dedupe groups with webhook sources (reconciliation), and the rate limit.
+//! intervals, dedupe groups with webhook sources (reconciliation), the rate limit, and runs
+//! that would never end (an API that ignores `page`, `max_pages`).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use inlet::signature::SchemeSpec;
+
+use inlet::sources::poll::RunStop;
 
 use crate::provider::{FakeApi, Scripted};
 use crate::receiver::Receiver;
@@ -402,5 +405,67 @@ async fn polled_events_count_in_the_dashboards_ingest_chart_once_each() {
         .flat_map(|(_, counts)| counts)
         .sum();
     assert_eq!(counted, 3, "{chart:?}");
+    app.stop().await;
+}
+
+/// A poll source `items` on `path` of `api` with page pagination and the cursor on `/updated`.
+fn paged(api: &FakeApi, path: &str, extra: &str) -> String {
+    format!(
+        r#"
+[sources.items]
+kind = "poll"
+url = "{}{path}"
+items = "/data"
+id = "/id"
+cursor = {{ param = "updated_after", field = "/updated" }}
+pagination = {{ kind = "page", param = "page" }}
+{extra}
+"#,
+        api.base
+    )
+}
+
+#[tokio::test]
+async fn a_page_ignoring_api_ends_the_run_at_the_first_page_with_nothing_new_and_commits_the_cursor() {
+    let api = FakeApi::start(2).await;
+    for (i, id) in ["a", "b", "c"].iter().enumerate() {
+        api.put(id, 100 + i as i64);
+    }
+    let (app, _clock) = TestApp::spawn_manual(&paged(&api, "/first-page-only", "")).await;
+    let summary = app.poll_once("items").await.expect("the run completes");
+    assert_eq!(summary.stopped, Some(RunStop::Repeated { page: 2 }));
+    assert_eq!(summary.pages, 2);
+    assert_eq!(summary.new_events, 2);
+    let calls = api.calls();
+    assert!(calls.len() <= 3, "{} requests", calls.len());
+    assert_eq!(calls[1].query.get("page").map(String::as_str), Some("2"));
+    let state = app.store.poll_state("items").await.expect("reads");
+    assert_eq!(
+        state.cursor.as_deref(),
+        Some("101"),
+        "the run's greatest cursor is committed"
+    );
+    assert_eq!(state.last_error, None);
+    let mut keys: Vec<String> = app.stored().await.into_iter().map(|(_, k)| k).collect();
+    keys.sort();
+    assert_eq!(keys, vec!["a", "b"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_run_ends_after_max_pages_pages_with_the_cursor_committed() {
+    let api = FakeApi::start(2).await;
+    let (app, _clock) = TestApp::spawn_manual(&paged(&api, "/endless", "max_pages = 3")).await;
+    let summary = app.poll_once("items").await.expect("the run completes");
+    assert_eq!(summary.stopped, Some(RunStop::MaxPages { max_pages: 3 }));
+    assert_eq!(summary.pages, 3);
+    assert_eq!(summary.new_events, 6);
+    assert_eq!(api.calls().len(), 3);
+    let state = app.store.poll_state("items").await.expect("reads");
+    assert_eq!(state.cursor.as_deref(), Some("3"));
+    // The next run goes on from there: the cursor is sent.
+    app.poll_once("items").await.expect("the next run completes");
+    let calls = api.calls();
+    assert_eq!(calls[3].query.get("updated_after").map(String::as_str), Some("3"));
     app.stop().await;
 }

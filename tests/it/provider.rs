@@ -1,6 +1,8 @@
 //! A fake provider API on 127.0.0.1:0 for poll tests: a list of items the test edits while
 //! inlet polls, served like real APIs serve them (a strict `updated_after` filter, pages of
 //! `page_size` by `after_id` or `page`), answers scripted by call number, and a log of calls.
+//! `/endless` has new items on every page; `/first-page-only` ignores `page` and answers
+//! page 1 forever.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -57,6 +59,7 @@ impl FakeApi {
         let app = axum::Router::new()
             .route("/items", axum::routing::get(items))
             .route("/endless", axum::routing::get(endless))
+            .route("/first-page-only", axum::routing::get(first_page_only))
             .route("/objects/{id}", axum::routing::get(object))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binds");
@@ -206,4 +209,12 @@ async fn endless(State(inner): State<Arc<Inner>>, Query(q): Query<HashMap<String
         .map(|i| json!({ "id": format!("p{page}-{i}"), "updated": page }))
         .collect();
     Json(json!({ "data": data })).into_response()
+}
+
+/// An API that ignores the `page` parameter: every call gets the first `page_size` items.
+async fn first_page_only(State(inner): State<Arc<Inner>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    record(&inner, "/first-page-only", &q);
+    let mut list = inner.items.lock().expect("items").clone();
+    list.truncate(inner.page_size);
+    Json(json!({ "data": list })).into_response()
 }

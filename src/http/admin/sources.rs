@@ -1,5 +1,6 @@
 //! `GET /api/v1/sources`: every configured source with, for poll sources, the cursor, the
-//! pause, the last error and the efficiency and reconciliation counters.
+//! pause, the last error and the efficiency and reconciliation counters (the URL masked,
+//! never a header).
 //! `POST /api/v1/sources/{name}/reset-cursor`: the only way a cursor goes back.
 
 use std::collections::HashMap;
@@ -41,7 +42,8 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
                     "name": name,
                     "kind": "poll",
                     "dedupe_group": p.dedupe_group,
-                    "url": p.url.as_str(),
+                    // Masked: a password or a key in the query stays inside; headers never shown.
+                    "url": p.shown_url(),
                     "interval_seconds": p.interval.as_secs(),
                     "idle_interval_seconds": p.idle_interval.as_secs(),
                     "status": status,

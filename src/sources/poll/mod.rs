@@ -1,12 +1,15 @@
 //! Poll sources: one run of one source. A run reads the stored cursor, asks the first page,
 //! stores each page's events as it arrives (deduped in the source's group, with their
 //! pending deliveries), follows the pagination, and commits the next cursor with the last
-//! page's events. A failed run stores why and leaves the cursor where it was. Timing,
-//! backoff and pauses between runs belong to `workers::poll`, not here.
+//! page's events. A run also ends (and commits) at a page that brings nothing new to it or
+//! after `max_pages` (`stop.rs`). A failed run (`error.rs`) stores why and leaves the cursor
+//! where it was. Timing, backoff and pauses between runs belong to `workers::poll`, not here.
 
 pub mod cursor;
+mod error;
 mod items;
 pub mod page;
+mod stop;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -16,73 +19,22 @@ use tokio::sync::Notify;
 use url::Url;
 
 pub use cursor::CursorValue;
+use error::MAX_ANSWER;
+pub use error::PollError;
 use items::ItemDraft;
+use stop::RunGuard;
+pub use stop::RunStop;
 
 use crate::config::{PollSource, Settings};
 use crate::domain::{
     CursorCommit, MAX_RETRY_AFTER, NewEvent, PollCounts, PollState, PollWrite, RejectedRequest, RunEnd, Via,
     new_event_id, parse_retry_after,
 };
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use crate::telemetry::feed::{Feed, FeedItem};
 use crate::telemetry::metrics;
 use crate::workers::Clock;
 use crate::workers::rate::TokenBucket;
-
-/// The most an answer may weigh.
-const MAX_ANSWER: usize = 32 << 20;
-
-/// Why a run failed.
-#[derive(Debug, thiserror::Error)]
-pub enum PollError {
-    #[error("HTTP {status}: rate limited{}", retry_after.map(|d| format!(", retry after {}s", d.as_secs())).unwrap_or_default())]
-    RateLimited { status: u16, retry_after: Option<Duration> },
-    #[error("HTTP {0}")]
-    Status(u16),
-    #[error("no answer within the timeout")]
-    Timeout,
-    #[error("request failed: {0}")]
-    Request(String),
-    #[error("the answer is not JSON: {0}")]
-    BadJson(String),
-    #[error("{0}")]
-    NoItems(String),
-    #[error("pagination: {0}")]
-    Pagination(String),
-    #[error("the answer is larger than {} MiB", MAX_ANSWER >> 20)]
-    TooLarge,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl PollError {
-    /// A short name of the failure, to log only when it changes.
-    pub fn kind(&self) -> String {
-        match self {
-            PollError::RateLimited { status, .. } => format!("rate_limited_{status}"),
-            PollError::Status(s) => format!("http_{s}"),
-            PollError::Timeout => "timeout".into(),
-            PollError::Request(_) => "request".into(),
-            PollError::BadJson(_) => "bad_json".into(),
-            PollError::NoItems(_) => "no_items".into(),
-            PollError::Pagination(_) => "pagination".into(),
-            PollError::TooLarge => "too_large".into(),
-            PollError::Store(_) => "store".into(),
-        }
-    }
-
-    /// 401/403: the credentials need a person.
-    pub fn needs_attention(&self) -> bool {
-        matches!(self, PollError::Status(401 | 403))
-    }
-
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            PollError::RateLimited { retry_after, .. } => *retry_after,
-            _ => None,
-        }
-    }
-}
 
 /// What a completed run found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +42,8 @@ pub struct RunSummary {
     pub pages: u32,
     pub items: u64,
     pub new_events: u64,
+    /// Why the run ended before the API's last page, if it did.
+    pub stopped: Option<RunStop>,
 }
 
 /// One poll source, ready to run.
@@ -105,6 +59,8 @@ pub struct Poller {
     recovers: bool,
     /// Said once: a `lookback` that an opaque text cursor cannot take.
     warned_opaque: std::sync::atomic::AtomicBool,
+    /// How the last completed run stopped early, to warn only when that changes.
+    last_stop: std::sync::Mutex<Option<RunStop>>,
     feed: Option<Arc<Feed>>,
 }
 
@@ -131,6 +87,7 @@ impl Poller {
             wakeup,
             recovers,
             warned_opaque: std::sync::atomic::AtomicBool::new(false),
+            last_stop: std::sync::Mutex::new(None),
             feed: None,
         }
     }
@@ -199,11 +156,13 @@ impl Poller {
             _ => 1,
         };
         let mut seen: HashSet<String> = HashSet::new();
+        let mut guard = RunGuard::new(self.source.max_pages);
         let mut run_max: Option<CursorValue> = None;
         let mut summary = RunSummary {
             pages: 0,
             items: 0,
             new_events: 0,
+            stopped: None,
         };
         loop {
             seen.insert(url.as_str().to_string());
@@ -279,13 +238,19 @@ impl Poller {
                 }
             }
 
-            let next = match page.next {
-                Some(next) if seen.contains(next.as_str()) => {
+            let stop = guard.page(events.iter().map(|e| e.dedupe_key.as_str()), page.next.is_some());
+            if let Some(RunStop::Repeated { .. }) = stop {
+                // Nothing on it is new to the run: no need to store it again.
+                events.clear();
+            }
+            let next = match (stop, page.next) {
+                (Some(_), _) => None,
+                (None, Some(next)) if seen.contains(next.as_str()) => {
                     return Err(PollError::Pagination(
                         "the next page is one this run already read".into(),
                     ));
                 }
-                other => other,
+                (None, next) => next,
             };
             let end = next.is_none().then(|| RunEnd {
                 at: now,
@@ -351,13 +316,27 @@ impl Poller {
                 self.wakeup.notify_waiters();
             }
             match next {
-                None => return Ok(summary),
+                None => {
+                    summary.stopped = stop;
+                    self.note_stop(stop);
+                    return Ok(summary);
+                }
                 Some(next) => {
                     url = next;
                     page_no += 1;
                 }
             }
         }
+    }
+
+    /// Warns when a run stops early for a reason the last run did not.
+    fn note_stop(&self, stop: Option<RunStop>) {
+        let mut last = self.last_stop.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = last.map(|l| std::mem::discriminant(&l)) != stop.map(|s| std::mem::discriminant(&s));
+        if changed && let Some(stop) = stop {
+            tracing::warn!(source = %self.source.name, reason = %stop, "poll run stopped early; the cursor is committed");
+        }
+        *last = stop;
     }
 
     /// GETs `url` with the source's headers; the body (at most [`MAX_ANSWER`]) and the
