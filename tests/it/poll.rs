@@ -426,6 +426,22 @@ pagination = {{ kind = "page", param = "page" }}
 }
 
 #[tokio::test]
+async fn past_max_pages_a_newest_first_listing_keeps_its_cursor_so_nothing_older_is_skipped() {
+    let api = FakeApi::start(2).await;
+    let (app, _clock) = TestApp::spawn_manual(&paged(&api, "/endless-newest-first", "max_pages = 3")).await;
+    let failed = app.poll_once("items").await;
+    assert!(
+        matches!(&failed, Err(e) if e.to_string().contains("max_pages")),
+        "{failed:?}"
+    );
+    assert_eq!(api.calls().len(), 3, "the run stops at max_pages");
+    let state = app.store.poll_state("items").await.expect("reads");
+    assert_eq!(state.cursor, None, "the cursor stays: what is left is older");
+    assert_eq!(app.stored().await.len(), 6, "the pages read are kept");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_page_ignoring_api_ends_the_run_at_the_first_page_with_nothing_new_and_commits_the_cursor() {
     let api = FakeApi::start(2).await;
     for (i, id) in ["a", "b", "c"].iter().enumerate() {

@@ -1,7 +1,7 @@
 //! A fake provider API on 127.0.0.1:0 for poll tests: a list of items the test edits while
 //! inlet polls, served like real APIs serve them (a strict `updated_after` filter, pages of
 //! `page_size` by `after_id` or `page`), answers scripted by call number, and a log of calls.
-//! `/endless` has new items on every page; `/first-page-only` ignores `page` and answers
+//! `/endless` has new items on every page (`/endless-newest-first`: each page older); `/first-page-only` ignores `page` and answers
 //! page 1 forever.
 
 use std::collections::HashMap;
@@ -59,6 +59,7 @@ impl FakeApi {
         let app = axum::Router::new()
             .route("/items", axum::routing::get(items))
             .route("/endless", axum::routing::get(endless))
+            .route("/endless-newest-first", axum::routing::get(endless_newest_first))
             .route("/first-page-only", axum::routing::get(first_page_only))
             .route("/objects/{id}", axum::routing::get(object))
             .with_state(inner.clone());
@@ -217,4 +218,13 @@ async fn first_page_only(State(inner): State<Arc<Inner>>, Query(q): Query<HashMa
     let mut list = inner.items.lock().expect("items").clone();
     list.truncate(inner.page_size);
     Json(json!({ "data": list })).into_response()
+}
+
+async fn endless_newest_first(State(inner): State<Arc<Inner>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    record(&inner, "/endless-newest-first", &q);
+    let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+    let data: Vec<Value> = (0..inner.page_size)
+        .map(|i| json!({ "id": format!("n{page}-{i}"), "updated": 1_000_000 - page }))
+        .collect();
+    Json(json!({ "data": data })).into_response()
 }

@@ -2,7 +2,8 @@
 //! stores each page's events as it arrives (deduped in the source's group, with their
 //! pending deliveries), follows the pagination, and commits the next cursor with the last
 //! page's events. A run also ends (and commits) at a page that brings nothing new to it or
-//! after `max_pages` (`stop.rs`). A failed run (`error.rs`) stores why and leaves the cursor
+//! after `max_pages` (`stop.rs`; past `max_pages` of a newest-first listing the run fails
+//! instead, since committing would skip the older rest). A failed run (`error.rs`) stores why and leaves the cursor
 //! where it was. Timing, backoff and pauses between runs belong to `workers::poll`, not here.
 
 pub mod cursor;
@@ -166,6 +167,7 @@ impl Poller {
         };
         loop {
             seen.insert(url.as_str().to_string());
+            let max_before_page = run_max.clone();
             if let Some(limiter) = &self.limiter {
                 limiter.acquire().await;
             }
@@ -243,6 +245,11 @@ impl Poller {
                 // Nothing on it is new to the run: no need to store it again.
                 events.clear();
             }
+            // Past max_pages the cursor may move only when this page raised the run's
+            // greatest value (an oldest-first listing: what is left is newer). On a
+            // newest-first listing what is left is older, and moving the cursor would skip it.
+            let raised = run_max.is_some() && run_max != max_before_page;
+            let keeps_cursor = matches!(stop, Some(RunStop::MaxPages { .. })) && !raised;
             let next = match (stop, page.next) {
                 (Some(_), _) => None,
                 (None, Some(next)) if seen.contains(next.as_str()) => {
@@ -252,7 +259,7 @@ impl Poller {
                 }
                 (None, next) => next,
             };
-            let end = next.is_none().then(|| RunEnd {
+            let end = (next.is_none() && !keeps_cursor).then(|| RunEnd {
                 at: now,
                 cursor: Some(CursorCommit {
                     value: CursorValue::max(stored.clone(), run_max.clone()).map(|c| c.to_json()),
@@ -314,6 +321,12 @@ impl Poller {
             if new > 0 {
                 summary.new_events += new;
                 self.wakeup.notify_waiters();
+            }
+            if let (true, Some(RunStop::MaxPages { max_pages })) = (keeps_cursor, stop) {
+                return Err(PollError::Pagination(format!(
+                    "the API had more than max_pages = {max_pages} pages, listed newest first: the cursor stays \
+                     (raise max_pages to read the whole backlog)"
+                )));
             }
             match next {
                 None => {

@@ -1,7 +1,8 @@
 //! When a run stops before the API says it is done: at a page that brings no key new to the
 //! run (an API that ignores the page parameter and answers page 1 forever), or after the
 //! source's `max_pages`. Such a stop completes the run: the pages were read and stored, the
-//! API only repeated itself or went on too long.
+//! API only repeated itself or went on too long (the poller refuses to commit past
+//! `max_pages` when the listing is newest first).
 
 use std::collections::HashSet;
 
