@@ -1,8 +1,8 @@
 //! Rejected-request records on PostgreSQL: a bounded queue and one task that writes them
 //! in batches, so a flood of forged requests costs one channel slot each (dropped when
 //! the queue is full), never a task or a connection each. All records together are kept
-//! under `server.rejected_keep`: every 10 % of it written by this node, the oldest
-//! records beyond the target are deleted (each node prunes the shared table the same way).
+//! under `server.rejected_keep`: whenever this node has written 10 % of it, the oldest
+//! records beyond the newest 90 % are deleted (each node prunes the shared table so).
 //! Reading them back is `reads.rs`'s.
 
 use sqlx::PgPool;
@@ -27,53 +27,67 @@ async fn run(pool: PgPool, keep: RejectedKeep, mut rx: mpsc::Receiver<RejectedRe
     if let Err(e) = prune(&pool, keep).await {
         tracing::warn!(error = %e, "cannot prune the rejected-request records");
     }
+    // Between two prunes this node writes at most a tenth of `keep` (plus one record).
+    let allowance = keep.keep - keep.target();
     let mut written_since_prune = 0u64;
-    let mut batch = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
-        match insert(&pool, &batch).await {
-            Ok(bytes) => written_since_prune += bytes,
-            Err(e) => tracing::warn!(error = %e, records = batch.len(), "rejected-request records dropped"),
-        }
-        batch.clear();
-        if written_since_prune >= keep.keep - keep.target() {
-            written_since_prune = 0;
-            if let Err(e) = prune(&pool, keep).await {
-                tracing::warn!(error = %e, "cannot prune the rejected-request records");
+    let mut received = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut received, BATCH).await > 0 {
+        let mut rows: Vec<Row> = received.drain(..).map(Row::from).collect();
+        while !rows.is_empty() {
+            // As many rows as fit in what is left of the allowance, at least one.
+            let mut take = 0;
+            let mut bytes = 0;
+            while take < rows.len() && (take == 0 || written_since_prune + bytes + rows[take].size <= allowance) {
+                bytes += rows[take].size;
+                take += 1;
+            }
+            let batch: Vec<Row> = rows.drain(..take).collect();
+            match insert(&pool, &batch).await {
+                Ok(()) => written_since_prune += bytes,
+                Err(e) => tracing::warn!(error = %e, records = batch.len(), "rejected-request records dropped"),
+            }
+            if written_since_prune >= allowance {
+                written_since_prune = 0;
+                if let Err(e) = prune(&pool, keep).await {
+                    tracing::warn!(error = %e, "cannot prune the rejected-request records");
+                }
             }
         }
     }
 }
 
-/// One multi-row INSERT; the bytes it counts.
-async fn insert(pool: &PgPool, batch: &[RejectedRequest]) -> sqlx::Result<u64> {
-    let mut sources = Vec::with_capacity(batch.len());
-    let mut errors = Vec::with_capacity(batch.len());
-    let mut ats = Vec::with_capacity(batch.len());
-    let mut headers = Vec::with_capacity(batch.len());
-    let mut body_sizes = Vec::with_capacity(batch.len());
-    let mut sizes = Vec::with_capacity(batch.len());
-    for r in batch {
-        let h = crate::domain::headers_json(&r.headers);
-        sizes.push(r.stored_size(&h) as i64);
-        sources.push(r.source.clone());
-        errors.push(r.error.clone());
-        ats.push(r.at);
-        headers.push(h);
-        body_sizes.push(r.body_size as i64);
+/// A record as stored, with the bytes it counts.
+struct Row {
+    record: RejectedRequest,
+    headers: String,
+    size: u64,
+}
+
+impl From<RejectedRequest> for Row {
+    fn from(record: RejectedRequest) -> Row {
+        let headers = crate::domain::headers_json(&record.headers);
+        let size = record.stored_size(&headers);
+        Row { record, headers, size }
     }
+}
+
+/// One multi-row INSERT.
+async fn insert(pool: &PgPool, batch: &[Row]) -> sqlx::Result<()> {
+    let column = |f: fn(&Row) -> String| batch.iter().map(f).collect::<Vec<_>>();
+    let number = |f: fn(&Row) -> i64| batch.iter().map(f).collect::<Vec<_>>();
     sqlx::query(
         "INSERT INTO rejected (source, error, at, headers, body_size, size)
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[])",
     )
-    .bind(&sources)
-    .bind(&errors)
-    .bind(&ats)
-    .bind(&headers)
-    .bind(&body_sizes)
-    .bind(&sizes)
+    .bind(column(|r| r.record.source.clone()))
+    .bind(column(|r| r.record.error.clone()))
+    .bind(number(|r| r.record.at))
+    .bind(column(|r| r.headers.clone()))
+    .bind(number(|r| r.record.body_size as i64))
+    .bind(number(|r| r.size as i64))
     .execute(pool)
     .await?;
-    Ok(sizes.iter().sum::<i64>().max(0) as u64)
+    Ok(())
 }
 
 /// Deletes the oldest records beyond those whose sizes add up to the target.
