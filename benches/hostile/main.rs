@@ -35,7 +35,7 @@ fn main() {
     let mut child = Command::new(exe)
         .args(["serve", "-c"])
         .arg(&config)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "warn,inlet::app=info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -273,6 +273,10 @@ pub fn document() -> Value {
                 .map(|(k, d)| (k.to_string(), json!({ "description": d })))
                 .collect();
             op["requestBody"] = json!({ "required": false, "content": { "application/json": { "schema": { "type": "object", "properties": props } } } });
+            // A POST without Content-Type: application/json, or a session-cookie write
+            // without its X-CSRF-Token (or, without a token, a foreign Host).
+            op["responses"]["403"] = error.clone();
+            op["responses"]["415"] = error.clone();
         }
         let entry = paths.entry(route.path.to_string()).or_insert_with(|| json!({}));
         entry[route.method] = op;
