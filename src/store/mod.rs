@@ -66,6 +66,11 @@ pub trait Store: Send + Sync {
     /// Frees leases of deliveries that were claimed but not attempted.
     async fn release(&self, keys: Vec<DeliveryKey>) -> Result<(), StoreError>;
 
+    /// Extends to `lease_until` the leases this node holds on `keys` (pending deliveries
+    /// whose attempt is still running, or waiting on a rate limit or a hydration), so no
+    /// other claim takes them meanwhile. A lease this node no longer holds is left alone.
+    async fn renew(&self, keys: Vec<DeliveryKey>, lease_until: i64) -> Result<(), StoreError>;
+
     /// Deletes up to `limit` finished events received before `before` (unix ms), with their
     /// deliveries and attempts (and so their dedupe keys), and older rejected records.
     async fn prune(&self, before: i64, limit: usize) -> Result<usize, StoreError>;

@@ -2,6 +2,9 @@
 //! `concurrency` attempts at once (within `rate_limit`), and records each attempt with what
 //! the retry rule decides. It wakes at once on new events, when an attempt finishes, and
 //! when the store says the next retry is due.
+//! A lease lasts the destination's `timeout` + 30 s from the claim and is renewed every
+//! third of that while its attempt is in flight (waiting on the rate limit, hydrating or
+//! sending), so a slow attempt is never claimed a second time while it runs.
 //! `run_once` is one pass, so tests drive schedules with a manual clock instead of sleeping.
 
 use std::collections::{HashMap, HashSet};
@@ -50,6 +53,7 @@ pub struct DeliveryWorker {
     gate: Mutex<Gate>,
     limiter: Option<TokenBucket>,
     in_flight: Mutex<HashSet<DeliveryKey>>,
+    running: std::sync::atomic::AtomicUsize,
     /// Per source name: the hydrator of sources that hydrate.
     hydrators: Arc<HashMap<String, Arc<Hydrator>>>,
     feed: Option<Arc<Feed>>,
@@ -74,6 +78,7 @@ impl DeliveryWorker {
                 paused_until: 0,
             }),
             in_flight: Mutex::new(HashSet::new()),
+            running: std::sync::atomic::AtomicUsize::new(0),
             hydrators: Arc::new(HashMap::new()),
             feed: None,
         }
@@ -108,6 +113,34 @@ impl DeliveryWorker {
         }
     }
 
+    /// How long a claim (or a renewal) leases a delivery.
+    fn lease(&self) -> Duration {
+        self.settings.timeout + LEASE_MARGIN
+    }
+
+    /// Extends the leases of every delivery in flight by a whole lease from now.
+    async fn renew_leases(&self) {
+        let keys: Vec<DeliveryKey> = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        if keys.is_empty() {
+            return;
+        }
+        let until = self.clock.now_ms() + self.lease().as_millis() as i64;
+        if let Err(e) = self.store.renew(keys, until).await {
+            tracing::warn!(destination = %self.settings.name, error = %e, "cannot renew leases");
+        }
+    }
+
+    /// Attempts running now (waiting on the rate limit, hydrating or sending).
+    pub fn running(&self) -> usize {
+        self.running.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn circuit_open(&self) -> bool {
         self.lock_gate().circuit.is_open()
     }
@@ -135,7 +168,7 @@ impl DeliveryWorker {
                 Admit::Wait(until) => return Claimed::Shut(until),
             }
         };
-        let lease_until = now + (self.settings.timeout + LEASE_MARGIN).as_millis() as i64;
+        let lease_until = now + self.lease().as_millis() as i64;
         let claims = match self.store.claim(&self.settings.name, now, limit, lease_until).await {
             Ok(c) => c,
             Err(e) => {
@@ -154,6 +187,13 @@ impl DeliveryWorker {
     /// One attempt of one claimed delivery; returns what to record. The lease holds until
     /// the completion is committed, so nobody claims the delivery meanwhile.
     async fn attempt(self: Arc<Self>, claim: Claim, probe: bool) -> Completion {
+        self.running.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let completion = self.clone().attempt_inner(claim, probe).await;
+        self.running.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        completion
+    }
+
+    async fn attempt_inner(self: Arc<Self>, claim: Claim, probe: bool) -> Completion {
         if let Some(limiter) = &self.limiter {
             limiter.acquire().await;
         }
@@ -357,6 +397,9 @@ impl DeliveryWorker {
         let refill_at = (concurrency / 4).max(1);
         let mut wait = TICK;
         let mut gate_shut = false;
+        let mut renewal = tokio::time::interval(self.lease() / 3);
+        renewal.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        renewal.reset();
         loop {
             let notified = wakeup.notified();
             tokio::pin!(notified);
@@ -397,6 +440,7 @@ impl DeliveryWorker {
                     self.record(done).await;
                 }
                 () = tokio::time::sleep(wait) => {}
+                _ = renewal.tick(), if !set.is_empty() => self.renew_leases().await,
                 () = shutdown.cancelled() => break,
             }
         }

@@ -52,6 +52,7 @@ pub async fn run(store: Arc<dyn Store>) {
     ingest_and_duplicates(&store).await;
     concurrent_duplicates(&store).await;
     claim_lease_and_expiry(&store).await;
+    a_renewed_lease_holds_past_its_first_expiry(&store).await;
     complete_retry_dead_and_replay(&store).await;
     cursor_with_its_events(&store).await;
     prune_keeps_pending(&store).await;
@@ -138,6 +139,39 @@ async fn claim_lease_and_expiry(store: &Arc<dyn Store>) {
         1,
         "released"
     );
+}
+
+async fn a_renewed_lease_holds_past_its_first_expiry(store: &Arc<dyn Store>) {
+    store
+        .ingest(event("c_renew", "k", &["c_renew_d"], T0))
+        .await
+        .expect("ingests");
+    let claims = store.claim("c_renew_d", T0, 10, T0 + 1000).await.expect("claims");
+    assert_eq!(claims.len(), 1);
+    store
+        .renew(vec![claims[0].key.clone()], T0 + 5000)
+        .await
+        .expect("renews");
+    let during = store
+        .claim("c_renew_d", T0 + 2000, 10, T0 + 9000)
+        .await
+        .expect("claims");
+    assert!(during.is_empty(), "renewed: still leased after the first lease ran out");
+    let after = store
+        .claim("c_renew_d", T0 + 5001, 10, T0 + 9000)
+        .await
+        .expect("claims");
+    assert_eq!(after.len(), 1, "a renewed lease that runs out is claimed again");
+    store.release(vec![after[0].key.clone()]).await.expect("releases");
+    store
+        .renew(vec![after[0].key.clone()], T0 + 20_000)
+        .await
+        .expect("renews");
+    let released = store
+        .claim("c_renew_d", T0 + 5002, 10, T0 + 9000)
+        .await
+        .expect("claims");
+    assert_eq!(released.len(), 1, "renewing a released lease takes nothing back");
 }
 
 async fn complete_retry_dead_and_replay(store: &Arc<dyn Store>) {

@@ -449,3 +449,67 @@ async fn the_running_worker_wakes_for_a_scheduled_retry_without_new_events() {
     assert_eq!(delivery(&app, &ids[0]).await.state, "delivered");
     app.stop().await;
 }
+
+/// Five events to a destination at `6/min` (one every 10 s) with `concurrency = 5` and
+/// `timeout = "1s"`: the last waits 40 s on the rate limit, past its first lease (31 s).
+/// Each `webhook-id` arrives exactly once, because the lease is renewed while it waits.
+async fn rate_limited_deliveries_arrive_once_each(app: &TestApp, receiver: &Receiver) {
+    let ids = send(app, 5).await;
+    let mut delivered = 0;
+    for _ in 0..700 {
+        delivered = 0;
+        for id in &ids {
+            if delivery(app, id).await.state == "delivered" {
+                delivered += 1;
+            }
+        }
+        if delivered == ids.len() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(delivered, 5, "all five delivered within 70 s");
+    // A second claim of a lease that expired while its attempt waited would still be in
+    // flight here (waiting for its own token): wait until nothing is.
+    let worker = app.worker("app");
+    for _ in 0..300 {
+        if worker.running() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(worker.running(), 0, "no attempt left running");
+    let got = receiver.received();
+    let mut webhook_ids: Vec<String> = got
+        .iter()
+        .map(|r| r.headers["webhook-id"].to_str().unwrap_or("").to_string())
+        .collect();
+    webhook_ids.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(webhook_ids, expected, "each webhook-id exactly once");
+}
+
+const RATE_LIMITED: &str = "rate_limit = \"6/min\"\nconcurrency = 5\ntimeout = \"1s\"";
+
+#[tokio::test]
+async fn a_delivery_waiting_on_the_rate_limit_past_its_lease_is_attempted_once_on_sqlite() {
+    let receiver = Receiver::start().await;
+    let app = TestApp::spawn(&config(&receiver.url, RATE_LIMITED)).await;
+    rate_limited_deliveries_arrive_once_each(&app, &receiver).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_delivery_waiting_on_the_rate_limit_past_its_lease_is_attempted_once_on_postgres() {
+    let Some((store, url, schema)) = crate::conformance::postgres_store("ratelimit").await else {
+        return;
+    };
+    let receiver = Receiver::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let settings = crate::support::settings(&config(&receiver.url, RATE_LIMITED), dir.path());
+    let app = TestApp::spawn_with_store(settings, store, dir).await;
+    rate_limited_deliveries_arrive_once_each(&app, &receiver).await;
+    app.stop().await;
+    crate::conformance::drop_schema(&url, &schema).await;
+}

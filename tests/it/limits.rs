@@ -131,6 +131,9 @@ impl Store for FaultyStore {
     async fn release(&self, keys: Vec<DeliveryKey>) -> Result<(), StoreError> {
         self.inner.release(keys).await
     }
+    async fn renew(&self, keys: Vec<DeliveryKey>, lease_until: i64) -> Result<(), StoreError> {
+        self.inner.renew(keys, lease_until).await
+    }
     async fn prune(&self, before: i64, limit: usize) -> Result<usize, StoreError> {
         self.inner.prune(before, limit).await
     }

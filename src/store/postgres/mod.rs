@@ -175,6 +175,25 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn renew(&self, keys: Vec<DeliveryKey>, lease_until: i64) -> Result<(), StoreError> {
+        let (seqs, destinations): (Vec<i64>, Vec<String>) =
+            keys.into_iter().map(|k| (k.event_seq, k.destination)).unzip();
+        sqlx::query(
+            "UPDATE deliveries d SET lease_until = $4
+               FROM UNNEST($1::bigint[], $2::text[]) AS k(event_seq, destination)
+              WHERE d.event_seq = k.event_seq AND d.destination = k.destination
+                AND d.state = 'pending' AND d.lease_owner = $3",
+        )
+        .bind(&seqs)
+        .bind(&destinations)
+        .bind(&self.node)
+        .bind(lease_until)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn prune(&self, before: i64, limit: usize) -> Result<usize, StoreError> {
         queue::prune(&self.pool, before, limit).await.map_err(unavailable)
     }

@@ -208,6 +208,10 @@ impl Store for SqliteStore {
         self.task(move |tx| queue::release(tx, &keys)).await
     }
 
+    async fn renew(&self, keys: Vec<DeliveryKey>, lease_until: i64) -> Result<(), StoreError> {
+        self.task(move |tx| queue::renew(tx, &keys, lease_until)).await
+    }
+
     async fn prune(&self, before: i64, limit: usize) -> Result<usize, StoreError> {
         self.task(move |tx| queue::prune(tx, before, limit)).await
     }

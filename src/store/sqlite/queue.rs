@@ -176,6 +176,18 @@ pub fn release(tx: &Transaction<'_>, keys: &[DeliveryKey]) -> rusqlite::Result<(
     Ok(())
 }
 
+/// Extends the leases of `keys` that are still leased and pending.
+pub fn renew(tx: &Transaction<'_>, keys: &[DeliveryKey], lease_until: i64) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "UPDATE deliveries SET lease_until = ?3 WHERE event_seq = ?1 AND destination = ?2
+           AND state = 'pending' AND lease_until IS NOT NULL",
+    )?;
+    for k in keys {
+        stmt.execute(params![k.event_seq, k.destination, lease_until])?;
+    }
+    Ok(())
+}
+
 /// Deletes up to `limit` events received before `before` whose deliveries are all finished,
 /// with their deliveries and attempts, and rejected records older than `before`.
 pub fn prune(tx: &Transaction<'_>, before: i64, limit: usize) -> rusqlite::Result<usize> {
