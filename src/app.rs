@@ -48,7 +48,7 @@ impl App {
             keep: settings.server.rejected_keep,
         };
         let store: Arc<dyn Store> = match &settings.storage.postgres_url {
-            Some(url) => Arc::new(PgStore::open(url.expose(), keep).await?),
+            Some(url) => Arc::new(PgStore::open(url.expose(), keep, settings.storage.node_timeout).await?),
             None => {
                 let path = settings.storage.sqlite_path.clone();
                 Arc::new(tokio::task::spawn_blocking(move || SqliteStore::open_with(&path, keep)).await??)

@@ -89,6 +89,8 @@ pub struct StorageSettings {
     /// `postgres://…`: several nodes share this database. Holds a password: never printed.
     pub postgres_url: Option<Secret>,
     pub retention: Duration,
+    /// A node not heard from for this long is dead and its leases are free (PostgreSQL).
+    pub node_timeout: Duration,
 }
 
 #[derive(Deserialize, Default)]
@@ -133,6 +135,7 @@ struct RawAdmin {
 struct RawStorage {
     url: Option<String>,
     retention: Option<Dur>,
+    node_timeout: Option<Dur>,
 }
 
 impl Settings {
@@ -205,7 +208,20 @@ impl Settings {
             },
             postgres_url: postgres.then(|| Secret::new(url)),
             retention: root.storage.retention.map_or(Duration::from_secs(14 * 86400), |d| d.0),
+            node_timeout: root.storage.node_timeout.map_or(Duration::from_secs(10), |d| d.0),
         };
+        if root.storage.node_timeout.is_some() && !postgres {
+            return Err(ConfigError::at(
+                "storage.node_timeout",
+                "has no effect on SQLite (one node); it applies to postgres:// storage",
+            ));
+        }
+        if storage.node_timeout < Duration::from_secs(3) {
+            return Err(ConfigError::at(
+                "storage.node_timeout",
+                "must be at least 3s (nodes beat every 2 s)",
+            ));
+        }
 
         let mut sources = BTreeMap::new();
         for (name, value) in root.sources {

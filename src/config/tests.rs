@@ -433,3 +433,18 @@ subject = "inlet.{source}"
         assert!(!text.contains(secret), "{secret} is in the settings' Debug text");
     }
 }
+
+#[test]
+fn hardening_keys_have_their_defaults_and_node_timeout_applies_to_postgres_only() {
+    let s = parse("").expect("defaults");
+    assert_eq!(s.server.max_connections, 10_000);
+    assert_eq!(s.server.max_inflight_body, 256 << 20);
+    assert_eq!(s.server.rejected_keep, 64 << 20);
+    assert_eq!(s.storage.node_timeout, Duration::from_secs(10));
+    let pg = parse("[storage]\nurl = \"postgres://u@h/db\"\nnode_timeout = \"3s\"\n").expect("postgres");
+    assert_eq!(pg.storage.node_timeout, Duration::from_secs(3));
+    assert!(err("[storage]\nnode_timeout = \"3s\"\n").starts_with("storage.node_timeout: has no effect on SQLite"));
+    assert!(err("[storage]\nurl = \"postgres://u@h/db\"\nnode_timeout = \"1s\"\n").contains("at least 3s"));
+    assert!(err("[server]\nmax_connections = 0\n").starts_with("server.max_connections"));
+    assert!(err("[server]\nmax_body = \"2MiB\"\nmax_inflight_body = \"1MiB\"\n").starts_with("server.max_inflight_body"));
+}

@@ -16,6 +16,10 @@ use super::Clock;
 const LEASE: Duration = Duration::from_secs(60);
 /// ... and is renewed this often while a run goes on.
 const RENEW: Duration = Duration::from_secs(20);
+/// How soon a node that found another node's lease asks again: a dead node's lease is
+/// freed once its heartbeat is `storage.node_timeout` old, and this node then takes over
+/// within this much more.
+const LOOK_AGAIN: Duration = Duration::from_secs(3);
 use crate::sources::poll::Poller;
 use crate::store::Store;
 
@@ -78,7 +82,7 @@ pub async fn run(
             Ok(true) => {}
             Ok(false) => {
                 tracing::debug!(source = %name, "another node polls this source");
-                if !sleep(RENEW, &shutdown).await {
+                if !sleep(LOOK_AGAIN, &shutdown).await {
                     return;
                 }
                 continue;

@@ -172,9 +172,14 @@ async fn postgres_prunes_rejected_records_oldest_first_by_bytes_through_a_bounde
     };
     let schema = format!("inlet_rejected_{}", uuid::Uuid::now_v7().simple());
     let keep = RejectedKeep { keep: 256 * 1024 };
-    let store = inlet::store::postgres::PgStore::open_in_schema_with(&url, &schema, keep)
-        .await
-        .expect("PostgreSQL is reachable");
+    let store = inlet::store::postgres::PgStore::open_in_schema_with(
+        &url,
+        &schema,
+        keep,
+        inlet::store::postgres::DEFAULT_NODE_TIMEOUT,
+    )
+    .await
+    .expect("PostgreSQL is reachable");
     prunes_rejected_records_oldest_first(&store, keep).await;
     store.close().await;
     crate::conformance::drop_schema(&url, &schema).await;

@@ -22,6 +22,7 @@
 //! - `nats`: the JetStream destination (INLET_TEST_NATS names the server; else skipped).
 //! - `conformance`: one store suite for every backend (SQLite here; PostgreSQL with INLET_TEST_POSTGRES).
 //! - `nodes`: two nodes on one PostgreSQL database (INLET_TEST_POSTGRES; else skipped).
+//! - `takeover`: heartbeats: a killed node's work taken over within node_timeout + 5 s, a graceful stop at once.
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
 
 mod admin_api;
@@ -48,3 +49,4 @@ mod receiver;
 mod routing;
 mod sources_api;
 mod support;
+mod takeover;

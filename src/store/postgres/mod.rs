@@ -2,10 +2,11 @@
 //! database. No writer thread: PostgreSQL serialises what must be (the unique
 //! (group, key) for dedupe, `FOR UPDATE SKIP LOCKED` for claims) and commits durably.
 //! Leases carry the node's name and expire, so a killed node's deliveries come back to
-//! the others; nothing is released on open. LISTEN/NOTIFY only hints other nodes' workers
+//! the others (at once when a node stops beating or stops gracefully: `nodes.rs`); nothing is released on open. LISTEN/NOTIFY only hints other nodes' workers
 //! that work is due. Migrations are embedded and take PostgreSQL's migration lock, so
 //! nodes may start together.
 
+mod nodes;
 mod poll;
 mod queue;
 mod reads;
@@ -13,16 +14,21 @@ mod rejected;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use tokio_util::sync::CancellationToken;
 
 use super::{Store, StoreError, WriteStats};
 use crate::domain::{
     Claim, Completion, DeliveryKey, DestinationStats, EventFilter, EventPage, Ingested, NewEvent, PollState, PollWrite,
     PollWritten, RejectedKeep, RejectedPage, RejectedRequest, ReplaySelection, StoredEvent,
 };
+
+/// `storage.node_timeout`'s default.
+pub const DEFAULT_NODE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The LISTEN/NOTIFY channel that tells other nodes new work is due.
 const CHANNEL: &str = "inlet_work";
@@ -32,6 +38,8 @@ pub struct PgStore {
     /// This node's name, written into the leases it takes.
     node: String,
     ingests: AtomicU64,
+    /// Cancelled when the store closes: stops the heartbeat (`nodes.rs`).
+    beating: CancellationToken,
     /// The bounded queue of the rejected-request writer (`rejected.rs`).
     rejected: tokio::sync::mpsc::Sender<RejectedRequest>,
     /// This node's last ingest failed to commit: `/readyz` probes with a write.
@@ -44,21 +52,27 @@ pub(crate) fn unavailable(e: sqlx::Error) -> StoreError {
 
 impl PgStore {
     /// Connects to `url` (any libpq-style URL) and migrates; rejected-request records are
-    /// kept under `keep`.
-    pub async fn open(url: &str, keep: RejectedKeep) -> Result<PgStore, StoreError> {
+    /// kept under `keep`; a node silent for `node_timeout` is dead and its leases freed.
+    pub async fn open(url: &str, keep: RejectedKeep, node_timeout: Duration) -> Result<PgStore, StoreError> {
         let options: PgConnectOptions = url
             .parse()
             .map_err(|e: sqlx::Error| StoreError::Open(format!("storage.url: {e}")))?;
-        PgStore::connect(options, keep).await
+        PgStore::connect(options, keep, node_timeout).await
     }
 
     /// As [`PgStore::open`], inside `schema` (created if missing): tests isolate themselves so.
     pub async fn open_in_schema(url: &str, schema: &str) -> Result<PgStore, StoreError> {
-        PgStore::open_in_schema_with(url, schema, RejectedKeep::DEFAULT).await
+        PgStore::open_in_schema_with(url, schema, RejectedKeep::DEFAULT, DEFAULT_NODE_TIMEOUT).await
     }
 
-    /// As [`PgStore::open_in_schema`], with rejected-request records kept under `keep`.
-    pub async fn open_in_schema_with(url: &str, schema: &str, keep: RejectedKeep) -> Result<PgStore, StoreError> {
+    /// As [`PgStore::open_in_schema`], with rejected-request records kept under `keep` and
+    /// nodes dead after `node_timeout`.
+    pub async fn open_in_schema_with(
+        url: &str,
+        schema: &str,
+        keep: RejectedKeep,
+        node_timeout: Duration,
+    ) -> Result<PgStore, StoreError> {
         let options: PgConnectOptions = url
             .parse()
             .map_err(|e: sqlx::Error| StoreError::Open(format!("storage.url: {e}")))?;
@@ -72,10 +86,14 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Open(e.to_string()))?;
         admin.close().await;
-        PgStore::connect(options.options([("search_path", schema)]), keep).await
+        PgStore::connect(options.options([("search_path", schema)]), keep, node_timeout).await
     }
 
-    async fn connect(options: PgConnectOptions, keep: RejectedKeep) -> Result<PgStore, StoreError> {
+    async fn connect(
+        options: PgConnectOptions,
+        keep: RejectedKeep,
+        node_timeout: Duration,
+    ) -> Result<PgStore, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(std::time::Duration::from_secs(10))
@@ -91,7 +109,10 @@ impl PgStore {
             std::env::var("HOSTNAME").unwrap_or_else(|_| "node".into()),
             uuid::Uuid::now_v7().simple()
         );
+        let beating = CancellationToken::new();
+        tokio::spawn(nodes::run(pool.clone(), node.clone(), node_timeout, beating.clone()));
         Ok(PgStore {
+            beating,
             rejected: rejected::start(pool.clone(), keep),
             pool,
             node,
@@ -340,7 +361,12 @@ impl Store for PgStore {
         WriteStats { commits: n, ops: n }
     }
 
+    /// Stops the heartbeat and frees this node's leases for the others, then closes.
     async fn close(&self) {
+        self.beating.cancel();
+        if let Err(e) = nodes::leave(&self.pool, &self.node).await {
+            tracing::warn!(error = %e, "cannot free this node's leases; they expire on their own");
+        }
         self.pool.close().await;
     }
 }

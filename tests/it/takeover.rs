@@ -1,0 +1,180 @@
+//! A dead node's work taken over in seconds (PostgreSQL, INLET_TEST_POSTGRES; skipped
+//! without it): node A, SIGKILLed with deliveries in flight and a poll source leased, stops
+//! beating; node B frees A's leases after `node_timeout` ("3s" here) and re-attempts the
+//! deliveries and polls the source within `node_timeout` + 5 s, where the leases alone
+//! (timeout 20 s + 30 s, 60 s for the poll lease) would hold them for close to a minute.
+//! A graceful stop hands over at once.
+
+use std::time::{Duration, Instant};
+
+use inlet::signature::SchemeSpec;
+
+use crate::conformance::{drop_schema, postgres_store};
+use crate::provider::FakeApi;
+use crate::receiver::{Receiver, Reply};
+use crate::support::{Child, now, signed};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn takeover_node(dir: &std::path::Path, name: &str, db: &str, receiver: &str, api: &str) -> Child {
+    let config = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            r#"[server]
+listen = "127.0.0.1:0"
+shutdown_timeout = "1s"
+[admin]
+listen = "127.0.0.1:0"
+[storage]
+url = "{db}"
+node_timeout = "3s"
+[sources.shop]
+scheme = "standard"
+secrets = ["{SECRET}"]
+[sources.items]
+kind = "poll"
+url = "{api}/items"
+items = "/data"
+id = "/id"
+interval = "1s"
+idle_interval = "1s"
+[destinations.app]
+kind = "http"
+url = "{receiver}"
+timeout = "20s"
+retry = ["0s", "1s"]
+[[routes]]
+from = ["shop"]
+to = ["app"]
+"#
+        ),
+    )
+    .expect("config");
+    Child::serve(&config, &[])
+}
+
+async fn post_events(ingest: &str, n: usize) {
+    let client = reqwest::Client::new();
+    for i in 0..n {
+        let body = format!(r#"{{"n":{i}}}"#);
+        let mut req = client.post(format!("{ingest}/webhooks/shop")).body(body.clone());
+        for (k, v) in signed(
+            &SchemeSpec::Standard,
+            SECRET,
+            body.as_bytes(),
+            now(),
+            &format!("t{i}"),
+            "",
+        ) {
+            req = req.header(k, v);
+        }
+        let resp = req.send().await.expect("answered");
+        assert_eq!(resp.status().as_u16(), 200);
+    }
+}
+
+/// Waits up to `limit` for `done`; how long it took.
+async fn within(limit: Duration, mut done: impl FnMut() -> bool) -> Option<Duration> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if done() {
+            return Some(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_nodes_deliveries_and_poll_source_are_taken_over_within_node_timeout_plus_5s() {
+    crate::support::init();
+    let Some((store, url, schema)) = postgres_store("takeover").await else {
+        return;
+    };
+    inlet::store::Store::close(&*store).await;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let db = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    let receiver = Receiver::start().await;
+    // A's attempts hang: they are in flight when it dies.
+    receiver.always(Reply {
+        status: 200,
+        retry_after: None,
+        delay: Duration::from_secs(60),
+    });
+    let api = FakeApi::start(10).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut a = takeover_node(dir.path(), "a", &db, &receiver.url, &api.base);
+    post_events(&a.ingest, 3).await;
+    assert!(
+        within(Duration::from_secs(20), || receiver.received().len() >= 3)
+            .await
+            .is_some(),
+        "node a attempts all three"
+    );
+    api.wait_for_calls(1).await;
+    let b = takeover_node(dir.path(), "b", &db, &receiver.url, &api.base);
+    receiver.always(Reply::status(200));
+    // B has started and found everything leased by A.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let calls_at_kill = api.calls().len();
+    a.process.kill().expect("SIGKILL");
+    a.process.wait().expect("reaped");
+    let killed = Instant::now();
+    let redelivered = within(Duration::from_secs(30), || receiver.received().len() >= 6).await;
+    let polled = within(Duration::from_secs(30), || api.calls().len() > calls_at_kill).await;
+    let redelivered = redelivered.map(|_| killed.elapsed());
+    assert!(
+        redelivered.is_some_and(|t| t <= Duration::from_secs(8)),
+        "a's three in-flight deliveries re-attempted by b after {redelivered:?} (bound node_timeout + 5 s = 8 s)"
+    );
+    assert!(
+        polled.is_some_and(|t| t <= Duration::from_secs(8)),
+        "a's poll source polled by b after {polled:?}"
+    );
+    assert!(b.logs().contains("a node stopped beating"), "b says why");
+    drop(b);
+    drop_schema(&url, &schema).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_hands_its_deliveries_over_at_once() {
+    crate::support::init();
+    let Some((store, url, schema)) = postgres_store("handover").await else {
+        return;
+    };
+    inlet::store::Store::close(&*store).await;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let db = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    let receiver = Receiver::start().await;
+    receiver.always(Reply {
+        status: 200,
+        retry_after: None,
+        delay: Duration::from_secs(60),
+    });
+    let api = FakeApi::start(10).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut a = takeover_node(dir.path(), "a", &db, &receiver.url, &api.base);
+    post_events(&a.ingest, 3).await;
+    assert!(
+        within(Duration::from_secs(20), || receiver.received().len() >= 3)
+            .await
+            .is_some()
+    );
+    let b = takeover_node(dir.path(), "b", &db, &receiver.url, &api.base);
+    receiver.always(Reply::status(200));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &a.process.id().to_string()])
+        .status();
+    let stopping = Instant::now();
+    a.process.wait().expect("a stops");
+    let redelivered = within(Duration::from_secs(30), || receiver.received().len() >= 6).await;
+    let redelivered = redelivered.map(|_| stopping.elapsed());
+    assert!(
+        redelivered.is_some_and(|t| t <= Duration::from_secs(5)),
+        "handed over after {redelivered:?}: shutdown_timeout 1 s, then b claims at once"
+    );
+    drop(b);
+    drop_schema(&url, &schema).await;
+}
