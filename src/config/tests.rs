@@ -446,5 +446,7 @@ fn hardening_keys_have_their_defaults_and_node_timeout_applies_to_postgres_only(
     assert!(err("[storage]\nnode_timeout = \"3s\"\n").starts_with("storage.node_timeout: has no effect on SQLite"));
     assert!(err("[storage]\nurl = \"postgres://u@h/db\"\nnode_timeout = \"1s\"\n").contains("at least 3s"));
     assert!(err("[server]\nmax_connections = 0\n").starts_with("server.max_connections"));
-    assert!(err("[server]\nmax_body = \"2MiB\"\nmax_inflight_body = \"1MiB\"\n").starts_with("server.max_inflight_body"));
+    assert!(
+        err("[server]\nmax_body = \"2MiB\"\nmax_inflight_body = \"1MiB\"\n").starts_with("server.max_inflight_body")
+    );
 }
