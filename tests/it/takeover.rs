@@ -86,17 +86,26 @@ async fn within(limit: Duration, mut done: impl FnMut() -> bool) -> Option<Durat
     None
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_nodes_deliveries_and_poll_source_are_taken_over_within_node_timeout_plus_5s() {
+/// Node A holding three attempts in flight (its receiver hangs) and the poll lease, node B
+/// started beside it, and the receiver now answering at once; `None` without PostgreSQL.
+struct Pair {
+    a: Child,
+    b: Child,
+    receiver: Receiver,
+    api: FakeApi,
+    url: String,
+    schema: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn a_holding_work_and_b_beside_it(label: &str) -> Option<Pair> {
     crate::support::init();
-    let Some((store, url, schema)) = postgres_store("takeover").await else {
-        return;
-    };
+    let (store, url, schema) = postgres_store(label).await?;
     inlet::store::Store::close(&*store).await;
     let sep = if url.contains('?') { '&' } else { '?' };
     let db = format!("{url}{sep}options=-c%20search_path%3D{schema}");
     let receiver = Receiver::start().await;
-    // A's attempts hang: they are in flight when it dies.
+    // A's attempts hang: they are in flight when it stops.
     receiver.always(Reply {
         status: 200,
         retry_after: None,
@@ -104,7 +113,7 @@ async fn a_killed_nodes_deliveries_and_poll_source_are_taken_over_within_node_ti
     });
     let api = FakeApi::start(10).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut a = takeover_node(dir.path(), "a", &db, &receiver.url, &api.base);
+    let a = takeover_node(dir.path(), "a", &db, &receiver.url, &api.base);
     post_events(&a.ingest, 3).await;
     assert!(
         within(Duration::from_secs(20), || receiver.received().len() >= 3)
@@ -117,13 +126,31 @@ async fn a_killed_nodes_deliveries_and_poll_source_are_taken_over_within_node_ti
     receiver.always(Reply::status(200));
     // B has started and found everything leased by A.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let calls_at_kill = api.calls().len();
-    a.process.kill().expect("SIGKILL");
-    a.process.wait().expect("reaped");
+    Some(Pair {
+        a,
+        b,
+        receiver,
+        api,
+        url,
+        schema,
+        _dir: dir,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_nodes_deliveries_and_poll_source_are_taken_over_within_node_timeout_plus_5s() {
+    let Some(mut p) = a_holding_work_and_b_beside_it("takeover").await else {
+        return;
+    };
+    let calls_at_kill = p.api.calls().len();
+    p.a.process.kill().expect("SIGKILL");
+    p.a.process.wait().expect("reaped");
     let killed = Instant::now();
-    let redelivered = within(Duration::from_secs(30), || receiver.received().len() >= 6).await;
-    let polled = within(Duration::from_secs(30), || api.calls().len() > calls_at_kill).await;
+    let redelivered = within(Duration::from_secs(30), || p.receiver.received().len() >= 6).await;
     let redelivered = redelivered.map(|_| killed.elapsed());
+    let polled = within(Duration::from_secs(30), || p.api.calls().len() > calls_at_kill)
+        .await
+        .map(|_| killed.elapsed());
     assert!(
         redelivered.is_some_and(|t| t <= Duration::from_secs(8)),
         "a's three in-flight deliveries re-attempted by b after {redelivered:?} (bound node_timeout + 5 s = 8 s)"
@@ -132,49 +159,27 @@ async fn a_killed_nodes_deliveries_and_poll_source_are_taken_over_within_node_ti
         polled.is_some_and(|t| t <= Duration::from_secs(8)),
         "a's poll source polled by b after {polled:?}"
     );
-    assert!(b.logs().contains("a node stopped beating"), "b says why");
-    drop(b);
-    drop_schema(&url, &schema).await;
+    assert!(p.b.logs().contains("a node stopped beating"), "b says why");
+    drop(p.b);
+    drop_schema(&p.url, &p.schema).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graceful_stop_hands_its_deliveries_over_at_once() {
-    crate::support::init();
-    let Some((store, url, schema)) = postgres_store("handover").await else {
+    let Some(mut p) = a_holding_work_and_b_beside_it("handover").await else {
         return;
     };
-    inlet::store::Store::close(&*store).await;
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let db = format!("{url}{sep}options=-c%20search_path%3D{schema}");
-    let receiver = Receiver::start().await;
-    receiver.always(Reply {
-        status: 200,
-        retry_after: None,
-        delay: Duration::from_secs(60),
-    });
-    let api = FakeApi::start(10).await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut a = takeover_node(dir.path(), "a", &db, &receiver.url, &api.base);
-    post_events(&a.ingest, 3).await;
-    assert!(
-        within(Duration::from_secs(20), || receiver.received().len() >= 3)
-            .await
-            .is_some()
-    );
-    let b = takeover_node(dir.path(), "b", &db, &receiver.url, &api.base);
-    receiver.always(Reply::status(200));
-    tokio::time::sleep(Duration::from_millis(500)).await;
     let _ = std::process::Command::new("kill")
-        .args(["-TERM", &a.process.id().to_string()])
+        .args(["-TERM", &p.a.process.id().to_string()])
         .status();
     let stopping = Instant::now();
-    a.process.wait().expect("a stops");
-    let redelivered = within(Duration::from_secs(30), || receiver.received().len() >= 6).await;
+    p.a.process.wait().expect("a stops");
+    let redelivered = within(Duration::from_secs(30), || p.receiver.received().len() >= 6).await;
     let redelivered = redelivered.map(|_| stopping.elapsed());
     assert!(
         redelivered.is_some_and(|t| t <= Duration::from_secs(5)),
         "handed over after {redelivered:?}: shutdown_timeout 1 s, then b claims at once"
     );
-    drop(b);
-    drop_schema(&url, &schema).await;
+    drop(p.b);
+    drop_schema(&p.url, &p.schema).await;
 }
