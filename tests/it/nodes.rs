@@ -302,3 +302,48 @@ async fn an_event_taken_in_by_one_node_wakes_the_other_nodes_workers_at_once() {
     b.stop().await;
     drop_schema(&url, &schema).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_event_sent_fifty_times_at_once_to_each_of_two_nodes_is_stored_once_with_one_id() {
+    let Some((url, schema)) = shared_schema("batchdedupe").await else {
+        return;
+    };
+    let cfg = format!("[sources.shop]\nscheme = \"standard\"\nsecrets = [\"{SECRET}\"]\n");
+    let a = node(&cfg, &url, &schema).await;
+    let b = node(&cfg, &url, &schema).await;
+    let body = br#"{"n":"once"}"#;
+    let headers = signed(&SchemeSpec::Standard, SECRET, body, now(), "msg_once", "");
+    let mut posts = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let base = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
+        let (client, headers) = (a.client.clone(), headers.clone());
+        posts.spawn(async move {
+            let mut req = client.post(format!("{base}/webhooks/shop")).body(body.to_vec());
+            for (k, v) in &headers {
+                req = req.header(k, v);
+            }
+            let resp = req.send().await.expect("answered");
+            assert_eq!(resp.status().as_u16(), 200);
+            let answer: serde_json::Value = resp.json().await.expect("json");
+            (
+                answer["id"].as_str().unwrap_or("").to_string(),
+                answer["duplicate"].as_bool(),
+            )
+        });
+    }
+    let mut ids = std::collections::HashSet::new();
+    let mut first = 0;
+    while let Some(joined) = posts.join_next().await {
+        let (id, duplicate) = joined.expect("joins");
+        ids.insert(id);
+        if duplicate == Some(false) {
+            first += 1;
+        }
+    }
+    assert_eq!(ids.len(), 1, "one id in 100 answers: {ids:?}");
+    assert_eq!(first, 1, "exactly one answer says it stored the event");
+    assert_eq!(a.store.event_ids(10).await.expect("ids").len(), 1, "one stored event");
+    a.stop().await;
+    b.stop().await;
+    drop_schema(&url, &schema).await;
+}

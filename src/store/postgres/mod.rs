@@ -6,14 +6,16 @@
 //! that work is due. Migrations are embedded and take PostgreSQL's migration lock, so
 //! nodes may start together.
 
+mod batch;
 mod nodes;
 mod poll;
 mod queue;
 mod reads;
 mod rejected;
+mod writer;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -37,7 +39,9 @@ pub struct PgStore {
     pool: PgPool,
     /// This node's name, written into the leases it takes.
     node: String,
-    ingests: AtomicU64,
+    /// The group-commit writer's queue (`writer.rs`) and what it has committed.
+    ingests: tokio::sync::mpsc::Sender<(NewEvent, writer::Reply)>,
+    committed: Arc<writer::Counts>,
     /// Cancelled when the store closes: stops the heartbeat (`nodes.rs`).
     beating: CancellationToken,
     /// The bounded queue of the rejected-request writer (`rejected.rs`).
@@ -109,14 +113,16 @@ impl PgStore {
             std::env::var("HOSTNAME").unwrap_or_else(|_| "node".into()),
             uuid::Uuid::now_v7().simple()
         );
+        let committed = Arc::new(writer::Counts::default());
         let beating = CancellationToken::new();
         tokio::spawn(nodes::run(pool.clone(), node.clone(), node_timeout, beating.clone()));
         Ok(PgStore {
+            ingests: writer::start(pool.clone(), committed.clone()),
+            committed,
             beating,
             rejected: rejected::start(pool.clone(), keep),
             pool,
             node,
-            ingests: AtomicU64::new(0),
             failing: std::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -124,28 +130,21 @@ impl PgStore {
     pub fn node(&self) -> &str {
         &self.node
     }
-
-    /// One event in its own transaction (with a NOTIFY for the other nodes).
-    async fn ingest_one(&self, event: NewEvent) -> Result<Ingested, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
-        let answer = queue::insert_event(&mut tx, &event).await.map_err(unavailable)?;
-        if !answer.duplicate && !event.destinations.is_empty() {
-            // Sent at commit: a hint for the other nodes' delivery workers.
-            sqlx::query(sqlx::AssertSqlSafe(format!("NOTIFY {CHANNEL}")))
-                .execute(&mut *tx)
-                .await
-                .map_err(unavailable)?;
-        }
-        tx.commit().await.map_err(unavailable)?;
-        self.ingests.fetch_add(1, Ordering::Relaxed);
-        Ok(answer)
-    }
 }
 
 #[async_trait]
 impl Store for PgStore {
     async fn ingest(&self, event: NewEvent) -> Result<Ingested, StoreError> {
-        let result = self.ingest_one(event).await;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let result = match self.ingests.try_send((event, reply)) {
+            Ok(()) => answer
+                .await
+                .unwrap_or_else(|_| Err(StoreError::Unavailable("the writer stopped".into()))),
+            Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => return Err(StoreError::Busy),
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
+                Err(StoreError::Unavailable("the store is closed".into()))
+            }
+        };
         self.failing.store(result.is_err(), Ordering::Relaxed);
         result
     }
@@ -357,8 +356,10 @@ impl Store for PgStore {
     }
 
     fn write_stats(&self) -> WriteStats {
-        let n = self.ingests.load(Ordering::Relaxed);
-        WriteStats { commits: n, ops: n }
+        WriteStats {
+            commits: self.committed.commits.load(Ordering::Relaxed),
+            ops: self.committed.events.load(Ordering::Relaxed),
+        }
     }
 
     /// Stops the heartbeat and frees this node's leases for the others, then closes.

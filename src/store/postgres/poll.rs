@@ -3,14 +3,12 @@
 
 use sqlx::{PgPool, Postgres, Row, Transaction};
 
-use super::queue::insert_event;
+use super::batch::insert_events;
 use crate::domain::{POLL_STATE_COLUMNS, PollCounts, PollState, PollWrite, PollWritten};
 
 pub async fn write(tx: &mut Transaction<'_, Postgres>, w: &PollWrite) -> sqlx::Result<PollWritten> {
-    let mut ingested = Vec::with_capacity(w.events.len());
-    for e in &w.events {
-        ingested.push(insert_event(tx, e).await?);
-    }
+    let events: Vec<&crate::domain::NewEvent> = w.events.iter().collect();
+    let ingested = insert_events(tx, &events).await?;
     let counts = w.counts_after(&ingested);
     sqlx::query(
         "INSERT INTO poll_state (source, runs, requests, empty_polls, items, new_events, duplicates, rate_limited, errors, rejected_items, recovered)

@@ -1,5 +1,4 @@
-//! The delivery queue on PostgreSQL: insert an event with its deliveries (dedupe by the
-//! unique (group, key)), claim with a `MATERIALIZED` CTE and `FOR UPDATE SKIP LOCKED` (so
+//! The delivery queue on PostgreSQL (events go in through `batch.rs`): claim with a `MATERIALIZED` CTE and `FOR UPDATE SKIP LOCKED` (so
 //! nodes never take the same delivery, and an ordered key only at its head), complete,
 //! replay and prune.
 
@@ -7,63 +6,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
 
 use super::reads::{conditions, event_records};
 use crate::domain::compare::newer_version;
-use crate::domain::{Claim, Completion, DeliveryKey, DeliveryState, Ingested, NewEvent, NextStep, ReplaySelection};
-
-pub async fn insert_event(tx: &mut Transaction<'_, Postgres>, e: &NewEvent) -> sqlx::Result<Ingested> {
-    let headers = crate::domain::headers_json(&e.headers);
-    let seq: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO events (id, source, dedupe_group, dedupe_key, type, via, received_at, occurred_at, content_type, headers, body)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         ON CONFLICT (dedupe_group, dedupe_key) DO NOTHING RETURNING seq",
-    )
-    .bind(&e.id)
-    .bind(&e.source)
-    .bind(&e.dedupe_group)
-    .bind(&e.dedupe_key)
-    .bind(&e.event_type)
-    .bind(e.via.as_str())
-    .bind(e.received_at)
-    .bind(e.occurred_at)
-    .bind(&e.content_type)
-    .bind(headers)
-    .bind(&e.body[..])
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(seq) = seq else {
-        let first: String = sqlx::query_scalar("SELECT id FROM events WHERE dedupe_group = $1 AND dedupe_key = $2")
-            .bind(&e.dedupe_group)
-            .bind(&e.dedupe_key)
-            .fetch_one(&mut **tx)
-            .await?;
-        return Ok(Ingested {
-            id: first,
-            duplicate: true,
-        });
-    };
-    for d in &e.destinations {
-        let (key, at, version) = match &d.order {
-            Some(o) => (Some(o.key.as_str()), Some(o.at), o.version.as_deref()),
-            None => (None, None, None),
-        };
-        sqlx::query(
-            "INSERT INTO deliveries (event_seq, destination, state, attempts, next_attempt_at, updated_at, order_key, order_at, order_version)
-             VALUES ($1, $2, 'pending', 0, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        )
-        .bind(seq)
-        .bind(&d.destination)
-        .bind(d.due_at)
-        .bind(e.received_at)
-        .bind(key)
-        .bind(at)
-        .bind(version)
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(Ingested {
-        id: e.id.clone(),
-        duplicate: false,
-    })
-}
+use crate::domain::{Claim, Completion, DeliveryKey, DeliveryState, NextStep, ReplaySelection};
 
 /// Leases due deliveries for `node`: free or expired leases, ordered keys at their head;
 /// stale heads end as `skipped_stale` instead.
