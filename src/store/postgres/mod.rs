@@ -7,6 +7,7 @@
 //! nodes may start together.
 
 mod batch;
+mod complete;
 mod nodes;
 mod poll;
 mod queue;
@@ -169,9 +170,9 @@ impl Store for PgStore {
 
     async fn complete(&self, completions: Vec<Completion>) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
-        for c in &completions {
-            queue::complete(&mut tx, c).await.map_err(unavailable)?;
-        }
+        complete::complete_all(&mut tx, &completions)
+            .await
+            .map_err(unavailable)?;
         tx.commit().await.map_err(unavailable)
     }
 
@@ -184,14 +185,18 @@ impl Store for PgStore {
     }
 
     async fn release(&self, keys: Vec<DeliveryKey>) -> Result<(), StoreError> {
-        for k in keys {
-            sqlx::query("UPDATE deliveries SET lease_until = NULL, lease_owner = NULL WHERE event_seq = $1 AND destination = $2")
-                .bind(k.event_seq)
-                .bind(&k.destination)
-                .execute(&self.pool)
-                .await
-                .map_err(unavailable)?;
-        }
+        let (seqs, destinations): (Vec<i64>, Vec<String>) =
+            keys.into_iter().map(|k| (k.event_seq, k.destination)).unzip();
+        sqlx::query(
+            "UPDATE deliveries d SET lease_until = NULL, lease_owner = NULL
+               FROM UNNEST($1::bigint[], $2::text[]) AS k(event_seq, destination)
+              WHERE d.event_seq = k.event_seq AND d.destination = k.destination",
+        )
+        .bind(&seqs)
+        .bind(&destinations)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
         Ok(())
     }
 

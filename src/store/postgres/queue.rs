@@ -1,12 +1,13 @@
-//! The delivery queue on PostgreSQL (events go in through `batch.rs`): claim with a `MATERIALIZED` CTE and `FOR UPDATE SKIP LOCKED` (so
-//! nodes never take the same delivery, and an ordered key only at its head), complete,
-//! replay and prune.
+//! The delivery queue on PostgreSQL: claim with a `MATERIALIZED` CTE and `FOR UPDATE SKIP
+//! LOCKED` (so nodes never take the same delivery, and an ordered key only at its head),
+//! replay and prune. Events go in through `batch.rs`; finished attempts through
+//! `complete.rs`.
 
-use sqlx::{PgPool, Postgres, QueryBuilder, Row, Transaction};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::reads::{conditions, event_records};
 use crate::domain::compare::newer_version;
-use crate::domain::{Claim, Completion, DeliveryKey, DeliveryState, NextStep, ReplaySelection};
+use crate::domain::{Claim, DeliveryKey, ReplaySelection};
 
 /// Leases due deliveries for `node`: free or expired leases, ordered keys at their head;
 /// stale heads end as `skipped_stale` instead.
@@ -90,80 +91,6 @@ pub async fn claim(
             })
         })
         .collect())
-}
-
-pub async fn complete(tx: &mut Transaction<'_, Postgres>, c: &Completion) -> sqlx::Result<()> {
-    let (key, attempt) = (&c.key, &c.attempt);
-    sqlx::query(
-        "INSERT INTO attempts (event_seq, destination, at, status_code, latency_ms, error, response_excerpt)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(key.event_seq)
-    .bind(&key.destination)
-    .bind(attempt.at)
-    .bind(attempt.status_code.map(i32::from))
-    .bind(attempt.latency_ms)
-    .bind(&attempt.error)
-    .bind(&attempt.response_excerpt)
-    .execute(&mut **tx)
-    .await?;
-    let (state, next_at, error) = match &c.next {
-        NextStep::Delivered => {
-            record_version(tx, key).await?;
-            (DeliveryState::Delivered, None, None)
-        }
-        NextStep::RetryAt { at, .. } => (DeliveryState::Pending, Some(*at), attempt.error.clone()),
-        NextStep::Dead { reason } => (DeliveryState::Dead, None, Some(reason.clone())),
-    };
-    sqlx::query(
-        "UPDATE deliveries SET state = $3, attempts = $4, next_attempt_at = COALESCE($5, next_attempt_at),
-                last_error = COALESCE($6, last_error), lease_until = NULL, lease_owner = NULL, updated_at = $7
-         WHERE event_seq = $1 AND destination = $2",
-    )
-    .bind(key.event_seq)
-    .bind(&key.destination)
-    .bind(state.as_str())
-    .bind(c.steps_used as i32)
-    .bind(next_at)
-    .bind(error)
-    .bind(attempt.at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
-async fn record_version(tx: &mut Transaction<'_, Postgres>, key: &DeliveryKey) -> sqlx::Result<()> {
-    let row = sqlx::query("SELECT order_key, order_version FROM deliveries WHERE event_seq = $1 AND destination = $2")
-        .bind(key.event_seq)
-        .bind(&key.destination)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let Some(row) = row else { return Ok(()) };
-    let (Some(order_key), Some(version)) = (
-        row.try_get::<Option<String>, _>(0)?,
-        row.try_get::<Option<String>, _>(1)?,
-    ) else {
-        return Ok(());
-    };
-    let last: Option<String> =
-        sqlx::query_scalar("SELECT version FROM order_versions WHERE destination = $1 AND order_key = $2 FOR UPDATE")
-            .bind(&key.destination)
-            .bind(&order_key)
-            .fetch_optional(&mut **tx)
-            .await?;
-    if last.is_some_and(|last| !newer_version(&version, &last)) {
-        return Ok(());
-    }
-    sqlx::query(
-        "INSERT INTO order_versions (destination, order_key, version) VALUES ($1, $2, $3)
-         ON CONFLICT (destination, order_key) DO UPDATE SET version = excluded.version",
-    )
-    .bind(&key.destination)
-    .bind(order_key)
-    .bind(version)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 pub async fn replay(pool: &PgPool, selection: &ReplaySelection, now: i64) -> sqlx::Result<u64> {

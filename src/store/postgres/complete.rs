@@ -1,0 +1,122 @@
+//! Finished attempts on PostgreSQL, a whole batch in one transaction with one statement
+//! per table: the attempts through one `UNNEST` INSERT, the deliveries' new states through
+//! one `UNNEST` UPDATE (lease freed), and for delivered ordered deliveries the key's last
+//! version (read once for the batch; only ordered rows take a statement of their own).
+//! Claiming is `queue.rs`'s.
+
+use sqlx::{Postgres, Row, Transaction};
+
+use crate::domain::compare::newer_version;
+use crate::domain::{Completion, DeliveryState, NextStep};
+
+pub async fn complete_all(tx: &mut Transaction<'_, Postgres>, completions: &[Completion]) -> sqlx::Result<()> {
+    if completions.is_empty() {
+        return Ok(());
+    }
+    let seqs: Vec<i64> = completions.iter().map(|c| c.key.event_seq).collect();
+    let destinations: Vec<String> = completions.iter().map(|c| c.key.destination.clone()).collect();
+    let ats: Vec<i64> = completions.iter().map(|c| c.attempt.at).collect();
+    sqlx::query(
+        "INSERT INTO attempts (event_seq, destination, at, status_code, latency_ms, error, response_excerpt)
+         SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::int[], $5::bigint[], $6::text[], $7::text[])",
+    )
+    .bind(&seqs)
+    .bind(&destinations)
+    .bind(&ats)
+    .bind(
+        completions
+            .iter()
+            .map(|c| c.attempt.status_code.map(i32::from))
+            .collect::<Vec<_>>(),
+    )
+    .bind(completions.iter().map(|c| c.attempt.latency_ms).collect::<Vec<_>>())
+    .bind(completions.iter().map(|c| c.attempt.error.clone()).collect::<Vec<_>>())
+    .bind(
+        completions
+            .iter()
+            .map(|c| c.attempt.response_excerpt.clone())
+            .collect::<Vec<_>>(),
+    )
+    .execute(&mut **tx)
+    .await?;
+
+    record_versions(tx, completions).await?;
+
+    let mut states = Vec::with_capacity(completions.len());
+    let mut next_ats: Vec<Option<i64>> = Vec::with_capacity(completions.len());
+    let mut errors: Vec<Option<String>> = Vec::with_capacity(completions.len());
+    for c in completions {
+        let (state, next_at, error) = match &c.next {
+            NextStep::Delivered => (DeliveryState::Delivered, None, None),
+            NextStep::RetryAt { at, .. } => (DeliveryState::Pending, Some(*at), c.attempt.error.clone()),
+            NextStep::Dead { reason } => (DeliveryState::Dead, None, Some(reason.clone())),
+        };
+        states.push(state.as_str().to_string());
+        next_ats.push(next_at);
+        errors.push(error);
+    }
+    sqlx::query(
+        "UPDATE deliveries d SET state = c.state, attempts = c.attempts,
+                next_attempt_at = COALESCE(c.next_at, d.next_attempt_at), last_error = COALESCE(c.error, d.last_error),
+                lease_until = NULL, lease_owner = NULL, updated_at = c.at
+           FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::bigint[])
+             AS c(event_seq, destination, state, attempts, next_at, error, at)
+          WHERE d.event_seq = c.event_seq AND d.destination = c.destination",
+    )
+    .bind(&seqs)
+    .bind(&destinations)
+    .bind(states)
+    .bind(completions.iter().map(|c| c.steps_used as i32).collect::<Vec<_>>())
+    .bind(next_ats)
+    .bind(errors)
+    .bind(&ats)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// For each delivered delivery that is ordered and versioned: its key's last delivered
+/// version becomes its own, unless that one is already newer.
+async fn record_versions(tx: &mut Transaction<'_, Postgres>, completions: &[Completion]) -> sqlx::Result<()> {
+    let delivered: Vec<&Completion> = completions
+        .iter()
+        .filter(|c| matches!(c.next, NextStep::Delivered))
+        .collect();
+    if delivered.is_empty() {
+        return Ok(());
+    }
+    let rows = sqlx::query(
+        "SELECT d.destination, d.order_key, d.order_version FROM deliveries d
+           JOIN UNNEST($1::bigint[], $2::text[]) AS k(event_seq, destination)
+             ON d.event_seq = k.event_seq AND d.destination = k.destination
+          WHERE d.order_key IS NOT NULL AND d.order_version IS NOT NULL",
+    )
+    .bind(delivered.iter().map(|c| c.key.event_seq).collect::<Vec<_>>())
+    .bind(delivered.iter().map(|c| c.key.destination.clone()).collect::<Vec<_>>())
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in rows {
+        let (destination, order_key, version): (String, String, String) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let last: Option<String> = sqlx::query_scalar(
+            "SELECT version FROM order_versions WHERE destination = $1 AND order_key = $2 FOR UPDATE",
+        )
+        .bind(&destination)
+        .bind(&order_key)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if last.is_some_and(|last| !newer_version(&version, &last)) {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO order_versions (destination, order_key, version) VALUES ($1, $2, $3)
+             ON CONFLICT (destination, order_key) DO UPDATE SET version = excluded.version",
+        )
+        .bind(&destination)
+        .bind(order_key)
+        .bind(version)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
