@@ -60,6 +60,7 @@ pub async fn insert_events(tx: &mut Transaction<'_, Postgres>, events: &[&NewEve
         .collect();
     let mut existing: HashMap<(String, String), String> = HashMap::with_capacity(taken.len());
     if !taken.is_empty() {
+        super::custom_plans(tx).await?;
         let rows = sqlx::query(
             "SELECT e.id, e.dedupe_group, e.dedupe_key FROM events e
                JOIN UNNEST($1::text[], $2::text[]) AS k(g, k) ON e.dedupe_group = k.g AND e.dedupe_key = k.k",

@@ -13,6 +13,7 @@ pub async fn complete_all(tx: &mut Transaction<'_, Postgres>, completions: &[Com
     if completions.is_empty() {
         return Ok(());
     }
+    super::custom_plans(tx).await?;
     let seqs: Vec<i64> = completions.iter().map(|c| c.key.event_seq).collect();
     let destinations: Vec<String> = completions.iter().map(|c| c.key.destination.clone()).collect();
     let ats: Vec<i64> = completions.iter().map(|c| c.attempt.at).collect();

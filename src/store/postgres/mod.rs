@@ -30,6 +30,16 @@ use crate::domain::{
     PollWritten, RejectedKeep, RejectedPage, RejectedRequest, ReplaySelection, StoredEvent,
 };
 
+/// Makes the rest of the transaction plan each statement for its own arguments. Statements
+/// that join a table with a batch's `UNNEST` arrays need it: a generic plan cached while the
+/// table was small (a hash join over a scan of the whole table) would stay as it grows.
+pub(crate) async fn custom_plans(tx: &mut sqlx::PgConnection) -> sqlx::Result<()> {
+    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
 /// `storage.node_timeout`'s default.
 pub const DEFAULT_NODE_TIMEOUT: Duration = Duration::from_secs(10);
 
