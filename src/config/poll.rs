@@ -14,8 +14,9 @@ use super::values::{Dur, Pointer, Rate, RateField};
 use super::{ConfigError, typed};
 use crate::signature::Secret;
 
-/// A poll source.
-#[derive(Debug, Clone)]
+/// A poll source. Its `Debug` shows the URL masked (`url::Url`'s own would print a
+/// userinfo password).
+#[derive(Clone)]
 pub struct PollSource {
     pub name: String,
     /// The URL without its query string: the query is in [`PollSource::query`].
@@ -40,6 +41,31 @@ pub struct PollSource {
     pub max_pages: u32,
     pub dedupe_group: String,
     pub hydrate: Option<HydrateSettings>,
+}
+
+impl std::fmt::Debug for PollSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PollSource")
+            .field("name", &self.name)
+            .field("url", &crate::domain::mask_url(self.url.as_str()))
+            .field("headers", &self.headers)
+            .field("query", &self.query)
+            .field("interval", &self.interval)
+            .field("idle_interval", &self.idle_interval)
+            .field("timeout", &self.timeout)
+            .field("rate_limit", &self.rate_limit)
+            .field("items", &self.items)
+            .field("id", &self.id)
+            .field("event_type", &self.event_type)
+            .field("version", &self.version)
+            .field("occurred_at", &self.occurred_at)
+            .field("cursor", &self.cursor)
+            .field("pagination", &self.pagination)
+            .field("max_pages", &self.max_pages)
+            .field("dedupe_group", &self.dedupe_group)
+            .field("hydrate", &self.hydrate)
+            .finish()
+    }
 }
 
 impl PollSource {

@@ -402,7 +402,7 @@ fn credentials_in_poll_hydrate_slack_and_nats_settings_never_show_in_their_debug
         r#"
 [sources.p]
 kind = "poll"
-url = "https://api.example.com/items?api_key=query-secret-1"
+url = "https://reader:poll-password-6@api.example.com/items?api_key=query-secret-1"
 headers = { Authorization = "Bearer header-secret-2" }
 items = "/data"
 id = "/id"
@@ -429,6 +429,7 @@ subject = "inlet.{source}"
         "hydrate-secret-3",
         "slack-secret-4",
         "nats-secret-5",
+        "poll-password-6",
     ] {
         assert!(!text.contains(secret), "{secret} is in the settings' Debug text");
     }
