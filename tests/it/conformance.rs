@@ -377,6 +377,12 @@ pub async fn postgres_store(label: &str) -> Option<(Arc<inlet::store::postgres::
     Some((Arc::new(store), url, schema))
 }
 
+/// `url` with `schema` as its search_path: what a child node's `storage.url` says.
+pub fn schema_url(url: &str, schema: &str) -> String {
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}options=-c%20search_path%3D{schema}")
+}
+
 /// Drops a schema `postgres_store` made.
 pub async fn drop_schema(url: &str, schema: &str) {
     if let Ok(pool) = sqlx::PgPool::connect(url).await {

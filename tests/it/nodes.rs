@@ -131,8 +131,7 @@ idle_interval = "1s"
 
 /// A node as a child process on the shared schema (its URL sets the search_path).
 fn child_node(dir: &std::path::Path, name: &str, url: &str, schema: &str, receiver: &str) -> crate::support::Child {
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let db = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    let db = crate::conformance::schema_url(url, schema);
     let config = dir.join(format!("{name}.toml"));
     std::fs::write(
         &config,

@@ -102,8 +102,7 @@ async fn a_holding_work_and_b_beside_it(label: &str) -> Option<Pair> {
     crate::support::init();
     let (store, url, schema) = postgres_store(label).await?;
     inlet::store::Store::close(&*store).await;
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let db = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    let db = crate::conformance::schema_url(&url, &schema);
     let receiver = Receiver::start().await;
     // A's attempts hang: they are in flight when it stops.
     receiver.always(Reply {

@@ -141,6 +141,30 @@ impl PgStore {
     pub fn node(&self) -> &str {
         &self.node
     }
+
+    /// Runs `sql` over `keys` as `UNNEST` arrays ($1 event_seq, $2 destination; $3 this
+    /// node, $4 `lease_until` when given), planned for its own arrays like every batch
+    /// statement ([`custom_plans`]).
+    async fn update_leases(
+        &self,
+        sql: &'static str,
+        keys: Vec<DeliveryKey>,
+        lease_until: Option<i64>,
+    ) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let (seqs, destinations): (Vec<i64>, Vec<String>) =
+            keys.into_iter().map(|k| (k.event_seq, k.destination)).unzip();
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        custom_plans(&mut tx).await.map_err(unavailable)?;
+        let mut query = sqlx::query(sql).bind(seqs).bind(destinations);
+        if let Some(until) = lease_until {
+            query = query.bind(&self.node).bind(until);
+        }
+        query.execute(&mut *tx).await.map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)
+    }
 }
 
 #[async_trait]
@@ -195,38 +219,26 @@ impl Store for PgStore {
     }
 
     async fn release(&self, keys: Vec<DeliveryKey>) -> Result<(), StoreError> {
-        let (seqs, destinations): (Vec<i64>, Vec<String>) =
-            keys.into_iter().map(|k| (k.event_seq, k.destination)).unzip();
-        sqlx::query(
+        self.update_leases(
             "UPDATE deliveries d SET lease_until = NULL, lease_owner = NULL
                FROM UNNEST($1::bigint[], $2::text[]) AS k(event_seq, destination)
               WHERE d.event_seq = k.event_seq AND d.destination = k.destination",
+            keys,
+            None,
         )
-        .bind(&seqs)
-        .bind(&destinations)
-        .execute(&self.pool)
         .await
-        .map_err(unavailable)?;
-        Ok(())
     }
 
     async fn renew(&self, keys: Vec<DeliveryKey>, lease_until: i64) -> Result<(), StoreError> {
-        let (seqs, destinations): (Vec<i64>, Vec<String>) =
-            keys.into_iter().map(|k| (k.event_seq, k.destination)).unzip();
-        sqlx::query(
+        self.update_leases(
             "UPDATE deliveries d SET lease_until = $4
                FROM UNNEST($1::bigint[], $2::text[]) AS k(event_seq, destination)
               WHERE d.event_seq = k.event_seq AND d.destination = k.destination
                 AND d.state = 'pending' AND d.lease_owner = $3",
+            keys,
+            Some(lease_until),
         )
-        .bind(&seqs)
-        .bind(&destinations)
-        .bind(&self.node)
-        .bind(lease_until)
-        .execute(&self.pool)
         .await
-        .map_err(unavailable)?;
-        Ok(())
     }
 
     async fn prune(&self, before: i64, limit: usize) -> Result<usize, StoreError> {
