@@ -346,3 +346,56 @@ async fn one_event_sent_fifty_times_at_once_to_each_of_two_nodes_is_stored_once_
     b.stop().await;
     drop_schema(&url, &schema).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_commit_that_fails_answers_every_caller_503_and_never_2xx() {
+    let Some((url, schema)) = shared_schema("commitfails").await else {
+        return;
+    };
+    let cfg = format!("[sources.shop]\nscheme = \"standard\"\nsecrets = [\"{SECRET}\"]\n");
+    let a = node(&cfg, &url, &schema).await;
+    let post = |n: usize| {
+        let body = format!(r#"{{"n":{n}}}"#);
+        let headers = signed(
+            &SchemeSpec::Standard,
+            SECRET,
+            body.as_bytes(),
+            now(),
+            &format!("f{n}"),
+            "",
+        );
+        let mut req = a.client.post(format!("{}/webhooks/shop", a.base)).body(body);
+        for (k, v) in &headers {
+            req = req.header(k, v);
+        }
+        async move {
+            let resp = req.send().await.expect("answered");
+            (resp.status().as_u16(), resp.headers().get("retry-after").is_some())
+        }
+    };
+    assert_eq!(post(0).await.0, 200);
+    let admin = sqlx::PgPool::connect(&crate::conformance::schema_url(&url, &schema))
+        .await
+        .expect("PostgreSQL");
+    sqlx::query("ALTER TABLE events RENAME TO events_away")
+        .execute(&admin)
+        .await
+        .expect("renamed");
+    let answers = futures::future::join_all((1..21).map(post)).await;
+    assert!(
+        answers
+            .iter()
+            .all(|&(status, retry_after)| status == 503 && retry_after),
+        "every caller of a failed transaction gets 503 with Retry-After: {answers:?}"
+    );
+    sqlx::query("ALTER TABLE events_away RENAME TO events")
+        .execute(&admin)
+        .await
+        .expect("renamed back");
+    assert_eq!(post(21).await.0, 200, "commits again");
+    let ids = a.store.event_ids(100).await.expect("ids");
+    assert_eq!(ids.len(), 2, "only the two acknowledged events are stored");
+    admin.close().await;
+    a.stop().await;
+    drop_schema(&url, &schema).await;
+}
