@@ -56,8 +56,11 @@ pub trait Store: Send + Sync {
         lease_until: i64,
     ) -> Result<Vec<Claim>, StoreError>;
 
-    /// Records attempts and applies their consequences, in one transaction.
-    async fn complete(&self, completions: Vec<Completion>) -> Result<(), StoreError>;
+    /// Records attempts and applies their consequences, in one transaction. An attempt
+    /// whose lease this node no longer holds (it stalled, was taken for dead, and another
+    /// node took the delivery over) is recorded as an attempt and changes nothing else;
+    /// returns how many of those there were: duplicates a receiver may have seen.
+    async fn complete(&self, completions: Vec<Completion>) -> Result<u64, StoreError>;
 
     /// When the earliest pending delivery of `destination` is due (unix ms), leased or not;
     /// read-only, so an idle worker can sleep until then without taking the writer.

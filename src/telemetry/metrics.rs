@@ -147,6 +147,10 @@ const HELP: &[(&str, &str)] = &[
         "Delivery attempts by destination and outcome.",
     ),
     ("inlet_delivery_duration_seconds", "Duration of delivery attempts."),
+    (
+        "inlet_duplicate_attempts_total",
+        "Attempts that finished after their lease had passed to another node.",
+    ),
     ("inlet_queue_depth", "Pending deliveries per destination."),
     (
         "inlet_queue_oldest_seconds",

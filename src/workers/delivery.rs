@@ -359,9 +359,22 @@ impl DeliveryWorker {
             return;
         }
         let keys: Vec<DeliveryKey> = completions.iter().map(|c| c.key.clone()).collect();
-        if let Err(e) = self.store.complete(completions).await {
+        match self.store.complete(completions).await {
+            Ok(0) => {}
+            Ok(lost) => {
+                tracing::warn!(
+                    destination = %self.settings.name,
+                    attempts = lost,
+                    "attempts finished after their lease had passed to another node (this node was taken for dead): recorded, not applied; the receiver may have seen them twice"
+                );
+                metrics::add(
+                    "inlet_duplicate_attempts_total",
+                    &[("destination", &self.settings.name)],
+                    lost,
+                );
+            }
             // The leases expire and the deliveries are attempted again: at least once.
-            tracing::error!(destination = %self.settings.name, error = %e, "cannot record attempts");
+            Err(e) => tracing::error!(destination = %self.settings.name, error = %e, "cannot record attempts"),
         }
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
         for k in &keys {

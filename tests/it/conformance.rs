@@ -1,7 +1,8 @@
 //! One store conformance suite, run against every backend through `trait Store`: ingest,
 //! duplicates (also concurrent), claim, lease expiry, complete, retry scheduling, dead,
-//! replay, a poll cursor committed with its events (and a reset winning), prune. Each check
-//! uses its own names, so one store can run them all.
+//! replay, a poll cursor committed with its events (and a reset winning), prune; for the
+//! several-node store also two nodes on one database (a completion after its lease passed
+//! to the other node). Each check uses its own names, so one store can run them all.
 
 use std::sync::Arc;
 
@@ -399,6 +400,64 @@ async fn the_postgres_store_passes_the_conformance_suite() {
         return;
     };
     run(store.clone()).await;
+    let other: Arc<dyn Store> = Arc::new(
+        inlet::store::postgres::PgStore::open_in_schema(&url, &schema)
+            .await
+            .expect("a second node opens"),
+    );
+    a_completion_whose_lease_passed_to_another_node_changes_nothing(&(store.clone() as Arc<dyn Store>), &other).await;
+    other.close().await;
     store.close().await;
     drop_schema(&url, &schema).await;
+}
+
+/// Two nodes on one database (several-node stores only): `a`'s lease runs out, `b` claims
+/// the delivery, then `a`'s attempt finishes. It is recorded and counted as lost, and the
+/// delivery stays `b`'s until `b` completes it.
+async fn a_completion_whose_lease_passed_to_another_node_changes_nothing(a: &Arc<dyn Store>, b: &Arc<dyn Store>) {
+    let ingested = a
+        .ingest(event("c_lost", "k", &["c_lost_d"], T0))
+        .await
+        .expect("ingests");
+    let first = a.claim("c_lost_d", T0, 1, T0 + 1000).await.expect("claims").remove(0);
+    let second = b
+        .claim("c_lost_d", T0 + 1001, 1, T0 + 60_000)
+        .await
+        .expect("claims")
+        .remove(0);
+    let lost = a
+        .complete(vec![Completion {
+            key: first.key.clone(),
+            steps_used: 1,
+            attempt: attempt(T0 + 1500, 500),
+            next: NextStep::RetryAt {
+                at: T0 + 2000,
+                used_step: true,
+            },
+        }])
+        .await
+        .expect("completes");
+    assert_eq!(lost, 1, "a no longer held the lease");
+    let stored = a.event(&ingested.id).await.expect("reads").expect("event");
+    assert_eq!(stored.deliveries[0].attempts.len(), 1, "the late attempt is recorded");
+    assert!(
+        a.claim("c_lost_d", T0 + 2000, 1, T0 + 60_000)
+            .await
+            .expect("claims")
+            .is_empty(),
+        "still b's: a's retry was not applied"
+    );
+    let lost = b
+        .complete(vec![Completion {
+            key: second.key,
+            steps_used: 1,
+            attempt: attempt(T0 + 2500, 200),
+            next: NextStep::Delivered,
+        }])
+        .await
+        .expect("completes");
+    assert_eq!(lost, 0);
+    let stored = b.event(&ingested.id).await.expect("reads").expect("event");
+    assert_eq!(stored.deliveries[0].state, "delivered");
+    assert_eq!(stored.deliveries[0].attempts.len(), 2);
 }

@@ -121,7 +121,7 @@ impl Store for FaultyStore {
     ) -> Result<Vec<Claim>, StoreError> {
         self.inner.claim(destination, now, limit, lease_until).await
     }
-    async fn complete(&self, completions: Vec<Completion>) -> Result<(), StoreError> {
+    async fn complete(&self, completions: Vec<Completion>) -> Result<u64, StoreError> {
         self.inner.complete(completions).await
     }
     async fn next_due(&self, destination: &str) -> Result<Option<i64>, StoreError> {

@@ -3,7 +3,8 @@
 //! beating; node B frees A's leases after `node_timeout` ("3s" here) and re-attempts the
 //! deliveries and polls the source within `node_timeout` + 5 s, where the leases alone
 //! (timeout 20 s + 30 s, 60 s for the poll lease) would hold them for close to a minute.
-//! A graceful stop hands over at once.
+//! A graceful stop hands over at once. A stalled node (SIGSTOP) is taken for dead alike;
+//! resumed, it records the attempts it finishes late without applying them.
 
 use std::time::{Duration, Instant};
 
@@ -99,17 +100,26 @@ struct Pair {
 }
 
 async fn a_holding_work_and_b_beside_it(label: &str) -> Option<Pair> {
+    a_with_these_attempts_in_flight_and_b_beside_it(
+        label,
+        Reply {
+            status: 200,
+            retry_after: None,
+            delay: Duration::from_secs(60),
+        },
+    )
+    .await
+}
+
+/// As above, A's attempts answered with `hang` (its delay is how long they stay in flight).
+async fn a_with_these_attempts_in_flight_and_b_beside_it(label: &str, hang: Reply) -> Option<Pair> {
     crate::support::init();
     let (store, url, schema) = postgres_store(label).await?;
     inlet::store::Store::close(&*store).await;
     let db = crate::conformance::schema_url(&url, &schema);
     let receiver = Receiver::start().await;
     // A's attempts hang: they are in flight when it stops.
-    receiver.always(Reply {
-        status: 200,
-        retry_after: None,
-        delay: Duration::from_secs(60),
-    });
+    receiver.always(hang);
     let api = FakeApi::start(10).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let a = takeover_node(dir.path(), "a", &db, &receiver.url, &api.base);
@@ -181,4 +191,61 @@ async fn a_graceful_stop_hands_its_deliveries_over_at_once() {
     );
     drop(p.b);
     drop_schema(&p.url, &p.schema).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_node_loses_its_leases_and_resumed_does_not_apply_the_attempts_it_finishes_late() {
+    // A's three attempts end in a 500 after 8 s: applied, they would schedule a retry.
+    let hang = Reply {
+        status: 500,
+        retry_after: None,
+        delay: Duration::from_secs(8),
+    };
+    let Some(p) = a_with_these_attempts_in_flight_and_b_beside_it("stall", hang).await else {
+        return;
+    };
+    let pid = p.a.process.id().to_string();
+    let signal = |sig: &str| {
+        let status = std::process::Command::new("kill").args([sig, &pid]).status();
+        assert!(status.is_ok_and(|s| s.success()), "kill {sig}");
+    };
+    signal("-STOP");
+    let stopped = Instant::now();
+    let taken = within(Duration::from_secs(30), || p.receiver.received().len() >= 6)
+        .await
+        .map(|_| stopped.elapsed());
+    assert!(
+        taken.is_some_and(|t| t <= Duration::from_secs(8)),
+        "the stalled node's deliveries re-attempted by b after {taken:?} (bound node_timeout + 5 s)"
+    );
+    signal("-CONT");
+    let late = within(Duration::from_secs(30), || {
+        p.a.logs()
+            .contains("attempts finished after their lease had passed to another node")
+    })
+    .await;
+    assert!(late.is_some(), "a counts the attempts it finished without a lease");
+    let (url, schema) = (p.url.clone(), p.schema.clone());
+    let store = inlet::store::postgres::PgStore::open_in_schema(&url, &schema)
+        .await
+        .expect("opens");
+    let ids = inlet::store::Store::event_ids(&store, 10).await.expect("reads");
+    assert_eq!(ids.len(), 3);
+    for id in ids {
+        let event = inlet::store::Store::event(&store, &id)
+            .await
+            .expect("reads")
+            .expect("event");
+        let delivery = &event.deliveries[0];
+        assert_eq!(
+            delivery.state, "delivered",
+            "b's 200 stands, a's late 500 changed nothing"
+        );
+        assert_eq!(delivery.attempts.len(), 2, "a's late attempt and b's are both recorded");
+    }
+    assert_eq!(p.receiver.received().len(), 6, "no retry followed a's late 500");
+    inlet::store::Store::close(&store).await;
+    drop(p.a);
+    drop(p.b);
+    drop_schema(&url, &schema).await;
 }

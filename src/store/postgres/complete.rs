@@ -2,6 +2,8 @@
 //! per table: the attempts through one `UNNEST` INSERT, the deliveries' new states through
 //! one `UNNEST` UPDATE (lease freed), and for delivered ordered deliveries the key's last
 //! version (read once for the batch; only ordered rows take a statement of their own).
+//! An attempt whose lease this node no longer holds (it stalled past `node_timeout` and
+//! another node took the delivery over) is recorded as an attempt but changes nothing.
 //! Claiming is `queue.rs`'s.
 
 use sqlx::{Postgres, Row, Transaction};
@@ -9,9 +11,14 @@ use sqlx::{Postgres, Row, Transaction};
 use crate::domain::compare::newer_version;
 use crate::domain::{Completion, DeliveryState, NextStep};
 
-pub async fn complete_all(tx: &mut Transaction<'_, Postgres>, completions: &[Completion]) -> sqlx::Result<()> {
+/// Records `completions` of `node`'s attempts; how many of them had lost their lease.
+pub async fn complete_all(
+    tx: &mut Transaction<'_, Postgres>,
+    node: &str,
+    completions: &[Completion],
+) -> sqlx::Result<u64> {
     if completions.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     super::custom_plans(tx).await?;
     let seqs: Vec<i64> = completions.iter().map(|c| c.key.event_seq).collect();
@@ -41,8 +48,6 @@ pub async fn complete_all(tx: &mut Transaction<'_, Postgres>, completions: &[Com
     .execute(&mut **tx)
     .await?;
 
-    record_versions(tx, completions).await?;
-
     let mut states = Vec::with_capacity(completions.len());
     let mut next_ats: Vec<Option<i64>> = Vec::with_capacity(completions.len());
     let mut errors: Vec<Option<String>> = Vec::with_capacity(completions.len());
@@ -56,13 +61,14 @@ pub async fn complete_all(tx: &mut Transaction<'_, Postgres>, completions: &[Com
         next_ats.push(next_at);
         errors.push(error);
     }
-    sqlx::query(
+    let applied = sqlx::query(
         "UPDATE deliveries d SET state = c.state, attempts = c.attempts,
                 next_attempt_at = COALESCE(c.next_at, d.next_attempt_at), last_error = COALESCE(c.error, d.last_error),
                 lease_until = NULL, lease_owner = NULL, updated_at = c.at
            FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::bigint[])
              AS c(event_seq, destination, state, attempts, next_at, error, at)
-          WHERE d.event_seq = c.event_seq AND d.destination = c.destination",
+          WHERE d.event_seq = c.event_seq AND d.destination = c.destination AND d.lease_owner = $8
+          RETURNING d.event_seq, d.destination",
     )
     .bind(&seqs)
     .bind(&destinations)
@@ -71,16 +77,27 @@ pub async fn complete_all(tx: &mut Transaction<'_, Postgres>, completions: &[Com
     .bind(next_ats)
     .bind(errors)
     .bind(&ats)
-    .execute(&mut **tx)
+    .bind(node)
+    .fetch_all(&mut **tx)
     .await?;
-    Ok(())
+    let mut held = std::collections::HashSet::with_capacity(applied.len());
+    for row in &applied {
+        held.insert((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?));
+    }
+    let kept: Vec<&Completion> = completions
+        .iter()
+        .filter(|c| held.contains(&(c.key.event_seq, c.key.destination.clone())))
+        .collect();
+    record_versions(tx, &kept).await?;
+    Ok((completions.len() - kept.len()) as u64)
 }
 
 /// For each delivered delivery that is ordered and versioned: its key's last delivered
 /// version becomes its own, unless that one is already newer.
-async fn record_versions(tx: &mut Transaction<'_, Postgres>, completions: &[Completion]) -> sqlx::Result<()> {
+async fn record_versions(tx: &mut Transaction<'_, Postgres>, completions: &[&Completion]) -> sqlx::Result<()> {
     let delivered: Vec<&Completion> = completions
         .iter()
+        .copied()
         .filter(|c| matches!(c.next, NextStep::Delivered))
         .collect();
     if delivered.is_empty() {

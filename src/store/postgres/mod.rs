@@ -202,12 +202,13 @@ impl Store for PgStore {
             .map_err(unavailable)
     }
 
-    async fn complete(&self, completions: Vec<Completion>) -> Result<(), StoreError> {
+    async fn complete(&self, completions: Vec<Completion>) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await.map_err(unavailable)?;
-        complete::complete_all(&mut tx, &completions)
+        let lost = complete::complete_all(&mut tx, &self.node, &completions)
             .await
             .map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)
+        tx.commit().await.map_err(unavailable)?;
+        Ok(lost)
     }
 
     async fn next_due(&self, destination: &str) -> Result<Option<i64>, StoreError> {
