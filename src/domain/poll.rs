@@ -68,7 +68,8 @@ impl PollCounts {
 /// stores' row readers expect.
 pub const POLL_STATE_COLUMNS: &str =
     "source, cursor, generation, paused_until, last_run_at, last_error, runs, requests,
-    empty_polls, items, new_events, duplicates, rate_limited, errors, rejected_items, recovered";
+    empty_polls, items, new_events, duplicates, rate_limited, errors, rejected_items, recovered,
+    next_run_at, failures";
 
 /// A poll source's stored state; a source never polled has the default.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -83,6 +84,10 @@ pub struct PollState {
     /// Why the last run failed; `None` after a completed run.
     pub last_error: Option<String>,
     pub counts: PollCounts,
+    /// When the next run is due (unix ms), as the node that ran last scheduled it.
+    pub next_run_at: Option<i64>,
+    /// Runs failed in a row, for the backoff.
+    pub failures: u32,
 }
 
 /// One write of a poller: a page's events with its counters, and (on the last page of a

@@ -132,6 +132,11 @@ pub trait Store: Send + Sync {
     /// false while another node holds an unexpired one. One node polls a source at a time.
     async fn poll_lease(&self, source: &str, until: i64, now: i64) -> Result<bool, StoreError>;
 
+    /// Stores when poll source `source` runs next (unix ms) and how many of its runs failed
+    /// in a row, so whichever node (or process, after a restart) polls next keeps the
+    /// schedule: `interval`, `idle_interval`, backoff.
+    async fn poll_schedule(&self, source: &str, next_run_at: i64, failures: u32) -> Result<(), StoreError>;
+
     /// Forgets a poll source's cursor; a run in flight will not commit its cursor.
     async fn reset_cursor(&self, source: &str) -> Result<(), StoreError>;
 

@@ -1,7 +1,8 @@
 //! The loop of one poll source: when to run. `interval` after a run that found new events,
 //! `idle_interval` after one that found none, failures backing off from `interval` up to
-//! `idle_interval`, a provider's `Retry-After` honoured from the store (so a restart does
-//! not call early), each wait plus up to 10 % jitter and never less. State changes are
+//! `idle_interval`, each wait plus up to 10 % jitter and never less. The next run's time
+//! and the failures in a row are stored, and so is a provider's `Retry-After`: whichever
+//! node polls next, or this one after a restart, keeps the schedule. State changes are
 //! logged once (failing, failing differently, recovered), not on every try. What a run
 //! does is `sources::poll`'s.
 
@@ -36,7 +37,6 @@ pub async fn run(
     if !sleep(stagger, &shutdown).await {
         return;
     }
-    let mut failures: u32 = 0;
     let mut failing: Option<String> = None;
     let mut store_failing = false;
     loop {
@@ -60,6 +60,17 @@ pub async fn run(
             let wait = until - clock.now_ms();
             if wait > 0 {
                 tracing::debug!(source = %name, ms = wait, "paused by the provider's Retry-After");
+                if !sleep(Duration::from_millis(wait as u64), &shutdown).await {
+                    return;
+                }
+                continue;
+            }
+        }
+        // As the last run (of any node) scheduled it; never later than the longest wait
+        // the settings give now, in case they changed since.
+        if let Some(next) = state.next_run_at {
+            let wait = next.min(clock.now_ms() + interval.max(idle).as_millis() as i64) - clock.now_ms();
+            if wait > 0 {
                 if !sleep(Duration::from_millis(wait as u64), &shutdown).await {
                     return;
                 }
@@ -110,6 +121,7 @@ pub async fn run(
             }
         };
         let Some(outcome) = outcome else { continue };
+        let mut failures = state.failures;
         let wait = match outcome {
             Ok(summary) => {
                 if failing.take().is_some() {
@@ -133,8 +145,14 @@ pub async fn run(
                 e.retry_after().unwrap_or_else(|| backoff(interval, idle, failures))
             }
         };
-        if !sleep(jittered(wait), &shutdown).await {
-            return;
+        let wait = jittered(wait);
+        let next = clock.now_ms() + wait.as_millis() as i64;
+        if let Err(e) = store.poll_schedule(&name, next, failures).await {
+            // Kept here only: another node, or a restart, may poll sooner.
+            tracing::warn!(source = %name, error = %e, "cannot store the next poll time");
+            if !sleep(wait, &shutdown).await {
+                return;
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 //! One store conformance suite, run against every backend through `trait Store`: ingest,
 //! duplicates (also concurrent), claim, lease expiry, complete, retry scheduling, dead,
-//! replay, a poll cursor committed with its events (and a reset winning), prune; for the
+//! replay, a poll cursor committed with its events (and a reset winning), the next poll run's
+//! time, prune; for the
 //! several-node store also two nodes on one database (a completion after its lease passed
 //! to the other node). Each check uses its own names, so one store can run them all.
 
@@ -56,7 +57,20 @@ pub async fn run(store: Arc<dyn Store>) {
     a_renewed_lease_holds_past_its_first_expiry(&store).await;
     complete_retry_dead_and_replay(&store).await;
     cursor_with_its_events(&store).await;
+    the_next_poll_run_and_its_failures_are_stored(&store).await;
     prune_keeps_pending(&store).await;
+}
+
+async fn the_next_poll_run_and_its_failures_are_stored(store: &Arc<dyn Store>) {
+    let before = store.poll_state("c_sched").await.expect("reads");
+    assert_eq!((before.next_run_at, before.failures), (None, 0), "never scheduled");
+    store.poll_schedule("c_sched", T0 + 4000, 3).await.expect("schedules");
+    let after = store.poll_state("c_sched").await.expect("reads");
+    assert_eq!((after.next_run_at, after.failures), (Some(T0 + 4000), 3));
+    store.poll_schedule("c_sched", T0 + 9000, 0).await.expect("schedules");
+    let states = store.poll_states().await.expect("reads");
+    let (_, state) = states.iter().find(|(s, _)| s == "c_sched").expect("listed");
+    assert_eq!((state.next_run_at, state.failures), (Some(T0 + 9000), 0));
 }
 
 async fn ingest_and_duplicates(store: &Arc<dyn Store>) {

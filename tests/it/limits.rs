@@ -173,6 +173,9 @@ impl Store for FaultyStore {
     async fn poll_lease(&self, source: &str, until: i64, now: i64) -> Result<bool, StoreError> {
         self.inner.poll_lease(source, until, now).await
     }
+    async fn poll_schedule(&self, source: &str, next_run_at: i64, failures: u32) -> Result<(), StoreError> {
+        self.inner.poll_schedule(source, next_run_at, failures).await
+    }
     async fn reset_cursor(&self, source: &str) -> Result<(), StoreError> {
         self.inner.reset_cursor(source).await
     }

@@ -228,6 +228,40 @@ async fn the_idle_interval_follows_an_empty_poll_and_the_normal_one_follows_new_
 }
 
 #[tokio::test]
+async fn the_idle_interval_holds_across_a_restart_because_the_next_run_time_is_stored() {
+    let api = FakeApi::start(10).await;
+    let cfg = config(&api, "http://127.0.0.1:9/", "").replace("idle_interval = \"2s\"", "idle_interval = \"4s\"");
+    let app = TestApp::spawn(&cfg).await;
+    let first = api.wait_for_calls(1).await[0].at;
+    let mut scheduled = None;
+    for _ in 0..500 {
+        scheduled = app.store.poll_state("items").await.expect("reads").next_run_at;
+        if scheduled.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let scheduled = scheduled.expect("the empty run stored its next run time");
+    let wait = scheduled - chrono::Utc::now().timestamp_millis();
+    assert!(
+        wait > 3000 && wait <= 4400,
+        "idle_interval 4 s plus jitter ahead: {wait} ms"
+    );
+    let dir = app.stop().await;
+
+    // A new process (as another node would) waits for the stored time, not just `interval`.
+    let app = TestApp::spawn_in(&cfg, dir).await;
+    let calls = api.wait_for_calls(2).await;
+    let gap = calls[1].at - first;
+    assert!(
+        gap >= Duration::from_secs(4),
+        "polled again after {gap:?}: the idle interval held"
+    );
+    assert!(gap < Duration::from_secs(6), "and not much later: {gap:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn in_one_dedupe_group_a_webhook_and_a_poll_of_the_same_event_give_one_delivery_and_a_dropped_webhook_is_recovered()
  {
     let api = FakeApi::start(10).await;

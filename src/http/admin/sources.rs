@@ -50,6 +50,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
                     "cursor": st.cursor.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok()),
                     "paused_until": st.paused_until.filter(|u| *u > now).map(rfc3339),
                     "last_run_at": st.last_run_at.map(rfc3339),
+                    "next_run_at": st.next_run_at.map(rfc3339),
                     "last_error": st.last_error,
                     "stats": {
                         "runs": c.runs,

@@ -332,6 +332,12 @@ impl Store for PgStore {
         Ok(taken.is_some())
     }
 
+    async fn poll_schedule(&self, source: &str, next_run_at: i64, failures: u32) -> Result<(), StoreError> {
+        poll::schedule(&self.pool, source, next_run_at, failures)
+            .await
+            .map_err(unavailable)
+    }
+
     async fn reset_cursor(&self, source: &str) -> Result<(), StoreError> {
         poll::reset_cursor(&self.pool, source).await.map_err(unavailable)
     }

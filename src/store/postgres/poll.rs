@@ -56,6 +56,20 @@ pub async fn write(tx: &mut Transaction<'_, Postgres>, w: &PollWrite) -> sqlx::R
     Ok(PollWritten { ingested })
 }
 
+/// Stores when the source's next run is due and how many runs failed in a row.
+pub async fn schedule(pool: &PgPool, source: &str, next_run_at: i64, failures: u32) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO poll_state (source, next_run_at, failures) VALUES ($1, $2, $3)
+         ON CONFLICT (source) DO UPDATE SET next_run_at = excluded.next_run_at, failures = excluded.failures",
+    )
+    .bind(source)
+    .bind(next_run_at)
+    .bind(i32::try_from(failures).unwrap_or(i32::MAX))
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 pub async fn reset_cursor(pool: &PgPool, source: &str) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO poll_state (source, generation) VALUES ($1, 1)
@@ -77,6 +91,8 @@ fn row(r: &sqlx::postgres::PgRow) -> sqlx::Result<(String, PollState)> {
             last_run_at: r.try_get(4)?,
             last_error: r.try_get(5)?,
             counts: PollCounts::read(|i| r.try_get(i))?,
+            next_run_at: r.try_get(16)?,
+            failures: r.try_get::<i32, _>(17)?.max(0) as u32,
         },
     ))
 }

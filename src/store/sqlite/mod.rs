@@ -282,6 +282,12 @@ impl Store for SqliteStore {
         Ok(true)
     }
 
+    async fn poll_schedule(&self, source: &str, next_run_at: i64, failures: u32) -> Result<(), StoreError> {
+        let source = source.to_string();
+        self.task(move |tx| poll::schedule(tx, &source, next_run_at, failures))
+            .await
+    }
+
     async fn reset_cursor(&self, source: &str) -> Result<(), StoreError> {
         let source = source.to_string();
         self.task_with(true, move |tx| poll::reset_cursor(tx, &source)).await

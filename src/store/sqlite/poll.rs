@@ -57,6 +57,14 @@ fn ensure_row(tx: &Transaction<'_>, source: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Stores when the source's next run is due and how many runs failed in a row.
+pub fn schedule(tx: &Transaction<'_>, source: &str, next_run_at: i64, failures: u32) -> rusqlite::Result<()> {
+    ensure_row(tx, source)?;
+    tx.prepare_cached("UPDATE poll_state SET next_run_at = ?2, failures = ?3 WHERE source = ?1")?
+        .execute(params![source, next_run_at, failures])?;
+    Ok(())
+}
+
 /// Forgets the cursor and bumps the generation. A provider's pause stays: it is the
 /// provider's, not the cursor's.
 pub fn reset_cursor(tx: &Transaction<'_>, source: &str) -> rusqlite::Result<()> {
@@ -76,6 +84,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, PollState)> {
             last_run_at: r.get(4)?,
             last_error: r.get(5)?,
             counts: PollCounts::read(|i| r.get(i))?,
+            next_run_at: r.get(16)?,
+            failures: r.get::<_, i64>(17)?.clamp(0, i64::from(u32::MAX)) as u32,
         },
     ))
 }
