@@ -32,7 +32,12 @@ pub fn run(rt: &tokio::runtime::Runtime) {
     );
     println!("| nodes | acked/s | ack p50 ms | ack p99 ms | errors | events/s end to end |");
     println!("|---:|---:|---:|---:|---:|---:|");
-    for nodes in [1usize, 2] {
+    let counts: Vec<usize> = std::env::var("BENCH_NODES")
+        .unwrap_or_else(|_| "1,2".into())
+        .split(',')
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    for nodes in counts {
         let schema = format!("inlet_bench_{nodes}");
         rt.block_on(fresh_schema(&url, &schema));
         let sep = if url.contains('?') { '&' } else { '?' };
@@ -75,7 +80,16 @@ pub fn run(rt: &tokio::runtime::Runtime) {
         let p50 = reports.iter().map(|r| r.p50).fold(0.0, f64::max);
         let p99 = reports.iter().map(|r| r.p99).fold(0.0, f64::max);
         let pid = gateways[0].0.id();
+        let load_end = Instant::now();
+        let during = counter.delivered.load(std::sync::atomic::Ordering::Relaxed);
         let (done, _) = rt.block_on(wait_delivered(&counter, acked, pid, Duration::from_secs(300)));
+        if let Some(d) = done {
+            println!(
+                "  ({nodes} node(s): {:.0} delivered/s while taking webhooks, then the rest at {:.0}/s)",
+                during as f64 / (load_end - started).as_secs_f64(),
+                acked.saturating_sub(during) as f64 / (d - load_end).as_secs_f64().max(0.001)
+            );
+        }
         let e2e = done.map_or("not all delivered in 300 s".to_string(), |d| {
             format!("{:.0}", acked as f64 / (d - started).as_secs_f64())
         });

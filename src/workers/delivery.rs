@@ -354,7 +354,7 @@ impl DeliveryWorker {
     }
 
     /// Records finished attempts in one transaction and frees their in-flight entries.
-    async fn record(&self, completions: Vec<Completion>) {
+    async fn record(self: Arc<Self>, completions: Vec<Completion>) {
         if completions.is_empty() {
             return;
         }
@@ -397,14 +397,17 @@ impl DeliveryWorker {
         while let Some(joined) = set.join_next().await {
             done.extend(joined.ok());
         }
-        self.record(done).await;
+        self.clone().record(done).await;
         n
     }
 
     /// Runs until `shutdown`; then lets in-flight attempts finish within `grace` and
-    /// releases the leases of any that did not.
+    /// releases the leases of any that did not. Finished attempts are recorded by one
+    /// transaction at a time in the background, so claiming and attempting go on while it
+    /// commits; at most `concurrency` finished attempts wait to be recorded.
     pub async fn run(self: Arc<Self>, wakeup: Arc<Notify>, shutdown: CancellationToken, grace: Duration) {
         let mut set: JoinSet<Completion> = JoinSet::new();
+        let mut recording = Recording::default();
         let concurrency = self.settings.concurrency as usize;
         // Refill in chunks (a quarter of the slots), not with one claim per finished attempt.
         let refill_at = (concurrency / 4).max(1);
@@ -420,8 +423,10 @@ impl DeliveryWorker {
             if shutdown.is_cancelled() {
                 break;
             }
-            let free = concurrency.saturating_sub(set.len());
-            if free >= refill_at || set.is_empty() {
+            let free = concurrency
+                .saturating_sub(set.len())
+                .min((2 * concurrency).saturating_sub(set.len() + recording.unrecorded()));
+            if free >= refill_at || (set.is_empty() && free > 0) {
                 match self.claim(free).await {
                     // Nothing is claimable before `until` whatever arrives: no look at
                     // the store until then (a dead destination costs ingest nothing).
@@ -446,21 +451,24 @@ impl DeliveryWorker {
             tokio::select! {
                 () = &mut notified, if !gate_shut => {}
                 Some(first) = set.join_next(), if !set.is_empty() => {
-                    let mut done: Vec<Completion> = first.ok().into_iter().collect();
+                    recording.waiting.extend(first.ok());
                     while let Some(more) = set.try_join_next() {
-                        done.extend(more.ok());
+                        recording.waiting.extend(more.ok());
                     }
-                    self.record(done).await;
+                    recording.start(&self);
                 }
+                () = recording.finished(), if recording.busy() => recording.start(&self),
                 () = tokio::time::sleep(wait) => {}
                 _ = renewal.tick(), if !set.is_empty() => self.renew_leases().await,
                 () = shutdown.cancelled() => break,
             }
         }
         let drained = tokio::time::timeout(grace, async {
+            recording.finished().await;
             while let Some(joined) = set.join_next().await {
-                self.record(joined.ok().into_iter().collect()).await;
+                recording.waiting.extend(joined.ok());
             }
+            self.clone().record(std::mem::take(&mut recording.waiting)).await;
         })
         .await;
         if drained.is_err() {
@@ -476,5 +484,42 @@ impl DeliveryWorker {
                 tracing::error!(error = %e, "cannot release leases; they expire on their own");
             }
         }
+    }
+}
+
+/// Finished attempts on their way to the store: those waiting, and the one transaction
+/// recording others in the background.
+#[derive(Default)]
+struct Recording {
+    waiting: Vec<Completion>,
+    running: Option<(tokio::task::JoinHandle<()>, usize)>,
+}
+
+impl Recording {
+    /// Finished attempts not yet recorded.
+    fn unrecorded(&self) -> usize {
+        self.waiting.len() + self.running.as_ref().map_or(0, |(_, n)| *n)
+    }
+
+    fn busy(&self) -> bool {
+        self.running.is_some()
+    }
+
+    /// Starts recording what waits, unless a transaction is already running.
+    fn start(&mut self, worker: &Arc<DeliveryWorker>) {
+        if self.running.is_some() || self.waiting.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.waiting);
+        let n = batch.len();
+        self.running = Some((tokio::spawn(worker.clone().record(batch)), n));
+    }
+
+    /// Resolves when the running transaction has finished (at once if none runs).
+    async fn finished(&mut self) {
+        if let Some((handle, _)) = &mut self.running {
+            let _ = handle.await;
+        }
+        self.running = None;
     }
 }

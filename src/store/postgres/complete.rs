@@ -68,7 +68,7 @@ pub async fn complete_all(
            FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::bigint[])
              AS c(event_seq, destination, state, attempts, next_at, error, at)
           WHERE d.event_seq = c.event_seq AND d.destination = c.destination AND d.lease_owner = $8
-          RETURNING d.event_seq, d.destination",
+          RETURNING d.destination, d.order_key, d.order_version, c.state",
     )
     .bind(&seqs)
     .bind(&destinations)
@@ -80,42 +80,25 @@ pub async fn complete_all(
     .bind(node)
     .fetch_all(&mut **tx)
     .await?;
-    let mut held = std::collections::HashSet::with_capacity(applied.len());
+    let mut versions = Vec::new();
     for row in &applied {
-        held.insert((row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?));
+        let (destination, key, version, state): (String, Option<String>, Option<String>, String) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+        if let (Some(key), Some(version), true) = (key, version, state == DeliveryState::Delivered.as_str()) {
+            versions.push((destination, key, version));
+        }
     }
-    let kept: Vec<&Completion> = completions
-        .iter()
-        .filter(|c| held.contains(&(c.key.event_seq, c.key.destination.clone())))
-        .collect();
-    record_versions(tx, &kept).await?;
-    Ok((completions.len() - kept.len()) as u64)
+    record_versions(tx, versions).await?;
+    Ok((completions.len() - applied.len()) as u64)
 }
 
-/// For each delivered delivery that is ordered and versioned: its key's last delivered
-/// version becomes its own, unless that one is already newer.
-async fn record_versions(tx: &mut Transaction<'_, Postgres>, completions: &[&Completion]) -> sqlx::Result<()> {
-    let delivered: Vec<&Completion> = completions
-        .iter()
-        .copied()
-        .filter(|c| matches!(c.next, NextStep::Delivered))
-        .collect();
-    if delivered.is_empty() {
-        return Ok(());
-    }
-    let rows = sqlx::query(
-        "SELECT d.destination, d.order_key, d.order_version FROM deliveries d
-           JOIN UNNEST($1::bigint[], $2::text[]) AS k(event_seq, destination)
-             ON d.event_seq = k.event_seq AND d.destination = k.destination
-          WHERE d.order_key IS NOT NULL AND d.order_version IS NOT NULL",
-    )
-    .bind(delivered.iter().map(|c| c.key.event_seq).collect::<Vec<_>>())
-    .bind(delivered.iter().map(|c| c.key.destination.clone()).collect::<Vec<_>>())
-    .fetch_all(&mut **tx)
-    .await?;
-    for row in rows {
-        let (destination, order_key, version): (String, String, String) =
-            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+/// For each delivered delivery that is ordered and versioned (destination, key, version):
+/// its key's last delivered version becomes its own, unless that one is already newer.
+async fn record_versions(
+    tx: &mut Transaction<'_, Postgres>,
+    delivered: Vec<(String, String, String)>,
+) -> sqlx::Result<()> {
+    for (destination, order_key, version) in delivered {
         let last: Option<String> = sqlx::query_scalar(
             "SELECT version FROM order_versions WHERE destination = $1 AND order_key = $2 FOR UPDATE",
         )

@@ -48,6 +48,11 @@ const CHANNEL: &str = "inlet_work";
 
 pub struct PgStore {
     pool: PgPool,
+    /// Connections for leases and heartbeats: their commits do not wait for the disk
+    /// (a lease lost in a database crash only lets a delivery or a poll source be taken
+    /// again, as an expired lease would), and each statement is planned for its own
+    /// arguments ([`custom_plans`]).
+    leases: PgPool,
     /// This node's name, written into the leases it takes.
     node: String,
     /// The group-commit writer's queue (`writer.rs`) and what it has committed.
@@ -112,9 +117,15 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(std::time::Duration::from_secs(10))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|e| StoreError::Open(format!("cannot connect to PostgreSQL: {e}")))?;
+        let leases = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .connect_lazy_with(
+                options.options([("synchronous_commit", "off"), ("plan_cache_mode", "force_custom_plan")]),
+            );
         sqlx::migrate!("./migrations/postgres")
             .run(&pool)
             .await
@@ -126,13 +137,14 @@ impl PgStore {
         );
         let committed = Arc::new(writer::Counts::default());
         let beating = CancellationToken::new();
-        tokio::spawn(nodes::run(pool.clone(), node.clone(), node_timeout, beating.clone()));
+        tokio::spawn(nodes::run(leases.clone(), node.clone(), node_timeout, beating.clone()));
         Ok(PgStore {
             ingests: writer::start(pool.clone(), committed.clone()),
             committed,
             beating,
             rejected: rejected::start(pool.clone(), keep),
             pool,
+            leases,
             node,
             failing: std::sync::atomic::AtomicBool::new(false),
         })
@@ -143,8 +155,7 @@ impl PgStore {
     }
 
     /// Runs `sql` over `keys` as `UNNEST` arrays ($1 event_seq, $2 destination; $3 this
-    /// node, $4 `lease_until` when given), planned for its own arrays like every batch
-    /// statement ([`custom_plans`]).
+    /// node, $4 `lease_until` when given), on the lease pool.
     async fn update_leases(
         &self,
         sql: &'static str,
@@ -156,14 +167,12 @@ impl PgStore {
         }
         let (seqs, destinations): (Vec<i64>, Vec<String>) =
             keys.into_iter().map(|k| (k.event_seq, k.destination)).unzip();
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
-        custom_plans(&mut tx).await.map_err(unavailable)?;
         let mut query = sqlx::query(sql).bind(seqs).bind(destinations);
         if let Some(until) = lease_until {
             query = query.bind(&self.node).bind(until);
         }
-        query.execute(&mut *tx).await.map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)
+        query.execute(&self.leases).await.map_err(unavailable)?;
+        Ok(())
     }
 }
 
@@ -197,7 +206,7 @@ impl Store for PgStore {
         limit: usize,
         lease_until: i64,
     ) -> Result<Vec<Claim>, StoreError> {
-        queue::claim(&self.pool, &self.node, destination, now, limit, lease_until)
+        queue::claim(&self.leases, &self.node, destination, now, limit, lease_until)
             .await
             .map_err(unavailable)
     }
@@ -326,7 +335,7 @@ impl Store for PgStore {
         .bind(&self.node)
         .bind(until)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.leases)
         .await
         .map_err(unavailable)?;
         Ok(taken.is_some())
@@ -399,9 +408,10 @@ impl Store for PgStore {
     /// Stops the heartbeat and frees this node's leases for the others, then closes.
     async fn close(&self) {
         self.beating.cancel();
-        if let Err(e) = nodes::leave(&self.pool, &self.node).await {
+        if let Err(e) = nodes::leave(&self.leases, &self.node).await {
             tracing::warn!(error = %e, "cannot free this node's leases; they expire on their own");
         }
+        self.leases.close().await;
         self.pool.close().await;
     }
 }

@@ -70,11 +70,13 @@ async fn free_dead(pool: &PgPool, before: i64) -> sqlx::Result<Vec<(String, u64,
 }
 
 async fn free(tx: &mut sqlx::PgConnection, node: &str) -> sqlx::Result<(u64, u64)> {
-    let deliveries = sqlx::query("UPDATE deliveries SET lease_until = NULL, lease_owner = NULL WHERE lease_owner = $1")
-        .bind(node)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+    let deliveries = sqlx::query(
+        "UPDATE deliveries SET lease_until = NULL, lease_owner = NULL WHERE state = 'pending' AND lease_owner = $1",
+    )
+    .bind(node)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     let sources = sqlx::query("UPDATE poll_state SET lease_until = NULL, lease_owner = NULL WHERE lease_owner = $1")
         .bind(node)
         .execute(&mut *tx)

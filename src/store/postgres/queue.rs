@@ -1,26 +1,28 @@
-//! The delivery queue on PostgreSQL: claim with a `MATERIALIZED` CTE and `FOR UPDATE SKIP
-//! LOCKED` (so nodes never take the same delivery, and an ordered key only at its head),
+//! The delivery queue on PostgreSQL: claim in one statement (a `MATERIALIZED` CTE with
+//! `FOR UPDATE SKIP LOCKED`, so nodes never take the same delivery and an ordered key only
+//! at its head, the lease update, and the claimed events' fields), on the lease pool;
 //! replay and prune. Events go in through `batch.rs`; finished attempts through
 //! `complete.rs`.
 
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
-use super::reads::{conditions, event_records};
+use super::reads::{RECORD_COLUMNS, conditions, record};
 use crate::domain::compare::newer_version;
 use crate::domain::{Claim, DeliveryKey, ReplaySelection};
 
 /// Leases due deliveries for `node`: free or expired leases, ordered keys at their head;
-/// stale heads end as `skipped_stale` instead.
+/// stale heads end as `skipped_stale` instead. `leases` is the pool whose commits do not
+/// wait for the disk: a lease lost in a database crash only lets a delivery be claimed
+/// again, as an expired one would be.
 pub async fn claim(
-    pool: &PgPool,
+    leases: &PgPool,
     node: &str,
     destination: &str,
     now: i64,
     limit: usize,
     lease_until: i64,
 ) -> sqlx::Result<Vec<Claim>> {
-    let mut tx = pool.begin().await?;
-    let rows = sqlx::query(
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "WITH due AS MATERIALIZED (
             SELECT d.event_seq, d.destination FROM deliveries d
             WHERE d.destination = $1 AND d.state = 'pending' AND d.next_attempt_at <= $2
@@ -30,67 +32,89 @@ pub async fn claim(
                    WHERE o.destination = d.destination AND o.order_key = d.order_key AND o.state = 'pending'
                      AND (o.order_at, o.event_seq) < (d.order_at, d.event_seq)))
             ORDER BY d.next_attempt_at LIMIT $3
-            FOR UPDATE SKIP LOCKED)
-         UPDATE deliveries d SET lease_until = $4, lease_owner = $5
-         FROM due WHERE d.event_seq = due.event_seq AND d.destination = due.destination
-         RETURNING d.event_seq, d.attempts, d.order_key, d.order_version",
-    )
+            FOR UPDATE SKIP LOCKED),
+         claimed AS (
+            UPDATE deliveries d SET lease_until = $4, lease_owner = $5
+            FROM due WHERE d.event_seq = due.event_seq AND d.destination = due.destination
+            RETURNING d.event_seq, d.attempts, d.order_key, d.order_version)
+         SELECT c.attempts, c.order_key, c.order_version, {RECORD_COLUMNS}
+           FROM claimed c JOIN events e ON e.seq = c.event_seq"
+    )))
     .bind(destination)
     .bind(now)
     .bind(limit as i64)
     .bind(lease_until)
     .bind(node)
-    .fetch_all(&mut *tx)
+    .fetch_all(leases)
     .await?;
-    let mut keep: Vec<(i64, u32)> = Vec::with_capacity(rows.len());
-    for row in rows {
-        let seq: i64 = row.try_get(0)?;
-        let steps: i32 = row.try_get(1)?;
-        let key: Option<String> = row.try_get(2)?;
-        let version: Option<String> = row.try_get(3)?;
-        if let (Some(key), Some(version)) = (&key, &version) {
-            let last: Option<String> =
-                sqlx::query_scalar("SELECT version FROM order_versions WHERE destination = $1 AND order_key = $2")
-                    .bind(destination)
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some(last) = last.filter(|last| !newer_version(version, last)) {
-                sqlx::query(
-                    "UPDATE deliveries SET state = 'skipped_stale', last_error = $3, updated_at = $4,
-                            lease_until = NULL, lease_owner = NULL
-                     WHERE event_seq = $1 AND destination = $2",
-                )
-                .bind(seq)
-                .bind(destination)
-                .bind(format!(
-                    "stale: version {version} is not newer than {last}, already delivered"
-                ))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                continue;
-            }
+    let mut claims = Vec::with_capacity(rows.len());
+    let mut ordered = Vec::new();
+    for row in &rows {
+        let seq: i64 = row.try_get("seq")?;
+        let steps: i32 = row.try_get("attempts")?;
+        let key: Option<String> = row.try_get("order_key")?;
+        let version: Option<String> = row.try_get("order_version")?;
+        if let (Some(key), Some(version)) = (key, version) {
+            ordered.push((seq, key, version));
         }
-        keep.push((seq, steps.max(0) as u32));
+        claims.push(Claim {
+            key: DeliveryKey {
+                event_seq: seq,
+                destination: destination.to_string(),
+            },
+            steps_used: steps.max(0) as u32,
+            event: record(row)?,
+        });
     }
-    let seqs: Vec<i64> = keep.iter().map(|(s, _)| *s).collect();
-    let events = event_records(&mut tx, &seqs).await?;
-    tx.commit().await?;
-    Ok(keep
-        .into_iter()
-        .filter_map(|(seq, steps_used)| {
-            let event = events.iter().find(|(s, _)| *s == seq)?.1.clone();
-            Some(Claim {
-                key: DeliveryKey {
-                    event_seq: seq,
-                    destination: destination.to_string(),
-                },
-                steps_used,
-                event,
-            })
-        })
-        .collect())
+    let stale = skip_stale(leases, node, destination, now, &ordered).await?;
+    claims.retain(|c| !stale.contains(&c.key.event_seq));
+    Ok(claims)
+}
+
+/// Of the claimed ordered deliveries, those whose version is not newer than their key's
+/// last delivered one end as `skipped_stale`; their sequence numbers.
+async fn skip_stale(
+    leases: &PgPool,
+    node: &str,
+    destination: &str,
+    now: i64,
+    ordered: &[(i64, String, String)],
+) -> sqlx::Result<Vec<i64>> {
+    if ordered.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys: Vec<&str> = ordered.iter().map(|(_, k, _)| k.as_str()).collect();
+    let last: Vec<(String, String)> =
+        sqlx::query_as("SELECT order_key, version FROM order_versions WHERE destination = $1 AND order_key = ANY($2)")
+            .bind(destination)
+            .bind(&keys)
+            .fetch_all(leases)
+            .await?;
+    let mut stale = Vec::new();
+    for (seq, key, version) in ordered {
+        let Some((_, last)) = last.iter().find(|(k, _)| k == key) else {
+            continue;
+        };
+        if newer_version(version, last) {
+            continue;
+        }
+        sqlx::query(
+            "UPDATE deliveries SET state = 'skipped_stale', last_error = $3, updated_at = $4,
+                    lease_until = NULL, lease_owner = NULL
+             WHERE event_seq = $1 AND destination = $2 AND lease_owner = $5",
+        )
+        .bind(seq)
+        .bind(destination)
+        .bind(format!(
+            "stale: version {version} is not newer than {last}, already delivered"
+        ))
+        .bind(now)
+        .bind(node)
+        .execute(leases)
+        .await?;
+        stale.push(*seq);
+    }
+    Ok(stale)
 }
 
 pub async fn replay(pool: &PgPool, selection: &ReplaySelection, now: i64) -> sqlx::Result<u64> {

@@ -1,7 +1,7 @@
 //! Reads on PostgreSQL: events (one with its deliveries and attempts, pages by filter),
 //! rejected requests, destination counts, and the filter conditions shared with replay.
 
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use crate::domain::{
     AttemptRecord, DeliveryView, DestinationStats, EventFilter, EventPage, EventRecord, EventStatus, EventSummary,
@@ -45,7 +45,8 @@ pub fn conditions(q: &mut QueryBuilder<Postgres>, f: &EventFilter) {
     }
 }
 
-fn record(row: &sqlx::postgres::PgRow) -> sqlx::Result<EventRecord> {
+/// An event's fields from a row that has [`RECORD_COLUMNS`].
+pub fn record(row: &sqlx::postgres::PgRow) -> sqlx::Result<EventRecord> {
     Ok(EventRecord {
         id: row.try_get("id")?,
         source: row.try_get("source")?,
@@ -60,20 +61,11 @@ fn record(row: &sqlx::postgres::PgRow) -> sqlx::Result<EventRecord> {
     })
 }
 
+/// The columns [`record`] reads, of `events e`.
+pub const RECORD_COLUMNS: &str = "e.seq, e.id, e.source, e.type, e.dedupe_key, e.via, e.received_at, e.occurred_at, e.content_type, e.headers, e.body";
+
 const RECORD: &str =
     "SELECT seq, id, source, type, dedupe_key, via, received_at, occurred_at, content_type, headers, body FROM events";
-
-/// The stored fields of the events with these sequence numbers.
-pub async fn event_records(conn: &mut PgConnection, seqs: &[i64]) -> sqlx::Result<Vec<(i64, EventRecord)>> {
-    if seqs.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{RECORD} WHERE seq = ANY($1)")))
-        .bind(seqs)
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(|r| Ok((r.try_get("seq")?, record(r)?))).collect()
-}
 
 pub async fn event(pool: &PgPool, id: &str) -> sqlx::Result<Option<StoredEvent>> {
     let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!("{RECORD} WHERE id = $1")))
