@@ -15,13 +15,14 @@
 //! Load generator, receiver and gateway share this machine's cores. Knobs (env):
 //! BENCH_SECONDS (default 10), BENCH_CONCURRENCY (a list, default "64,256"), BENCH_ROUNDS
 //! (ceiling/ingest pairs per level, default 3), BENCH_INLET (another gateway binary),
-//! BENCH_PHASES ("ingest,e2e"; add "postgres" for one and two nodes on PostgreSQL, see
-//! `nodes.rs`), BENCH_BACKLOG (default 100000).
+//! BENCH_PHASES ("ingest,e2e"; "postgres" for SQLite against one and two nodes on
+//! PostgreSQL in one run, see `nodes.rs`), BENCH_BACKLOG (default 100000).
 
 mod e2e;
 mod load;
 mod nodes;
 mod process;
+mod proxy;
 
 use std::time::Duration;
 

@@ -12,6 +12,7 @@ use crate::domain::compare::newer_version;
 use crate::domain::{Completion, DeliveryState, NextStep};
 
 /// Records `completions` of `node`'s attempts; how many of them had lost their lease.
+/// `tx` must plan each statement for its arguments (`begin_planned`).
 pub async fn complete_all(
     tx: &mut Transaction<'_, Postgres>,
     node: &str,
@@ -20,7 +21,6 @@ pub async fn complete_all(
     if completions.is_empty() {
         return Ok(0);
     }
-    super::custom_plans(tx).await?;
     let seqs: Vec<i64> = completions.iter().map(|c| c.key.event_seq).collect();
     let destinations: Vec<String> = completions.iter().map(|c| c.key.destination.clone()).collect();
     let ats: Vec<i64> = completions.iter().map(|c| c.attempt.at).collect();

@@ -40,6 +40,13 @@ pub(crate) async fn custom_plans(tx: &mut sqlx::PgConnection) -> sqlx::Result<()
     Ok(())
 }
 
+/// A transaction whose statements are all planned for their own arguments, as
+/// [`custom_plans`] makes them, begun in the same round trip as `BEGIN`.
+pub(crate) async fn begin_planned(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    pool.begin_with("BEGIN; SET LOCAL plan_cache_mode = force_custom_plan")
+        .await
+}
+
 /// `storage.node_timeout`'s default.
 pub const DEFAULT_NODE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -212,7 +219,7 @@ impl Store for PgStore {
     }
 
     async fn complete(&self, completions: Vec<Completion>) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut tx = begin_planned(&self.pool).await.map_err(unavailable)?;
         let lost = complete::complete_all(&mut tx, &self.node, &completions)
             .await
             .map_err(unavailable)?;

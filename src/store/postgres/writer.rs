@@ -3,7 +3,9 @@
 //! (`batch.rs`: one statement per table), with at most [`IN_FLIGHT`] transactions at once,
 //! so the next batch gathers while the last one commits. Each caller is answered only after
 //! its transaction committed; a failed transaction answers all of its callers with the
-//! error (503, never a 2xx). One NOTIFY per transaction that stored deliverable events.
+//! error (503, never a 2xx). A transaction that stored deliverable events sends a NOTIFY
+//! unless one went out in the last [`NOTIFY_EVERY`]: other nodes only need a hint, and
+//! this node's own workers are woken by the ingest itself.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +22,9 @@ pub const QUEUE: usize = 8192;
 /// Ingests in one transaction at most.
 const MAX_BATCH: usize = 256;
 /// Transactions committing at once at most.
-const IN_FLIGHT: usize = 3;
+const IN_FLIGHT: usize = 2;
+/// At most one NOTIFY this often.
+const NOTIFY_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
 pub type Reply = oneshot::Sender<Result<Ingested, StoreError>>;
 
@@ -29,6 +33,22 @@ pub type Reply = oneshot::Sender<Result<Ingested, StoreError>>;
 pub struct Counts {
     pub commits: AtomicU64,
     pub events: AtomicU64,
+    /// When the last NOTIFY went out (ms since the writer started).
+    notified_at: AtomicU64,
+    started: std::sync::OnceLock<std::time::Instant>,
+}
+
+impl Counts {
+    /// True at most once per [`NOTIFY_EVERY`]: this transaction sends the NOTIFY.
+    fn notify_due(&self) -> bool {
+        let now = self.started.get_or_init(std::time::Instant::now).elapsed().as_millis() as u64 + 1;
+        let last = self.notified_at.load(Ordering::Relaxed);
+        (last == 0 || now >= last + NOTIFY_EVERY.as_millis() as u64)
+            && self
+                .notified_at
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
 }
 
 /// Starts the writer; its sender is what `ingest` uses.
@@ -52,7 +72,7 @@ async fn run(pool: PgPool, mut rx: mpsc::Receiver<(NewEvent, Reply)>, counts: Ar
         let (pool, counts) = (pool.clone(), counts.clone());
         tokio::spawn(async move {
             let (events, replies): (Vec<NewEvent>, Vec<Reply>) = batch.into_iter().unzip();
-            let answers = commit(&pool, &events).await;
+            let answers = commit(&pool, &events, &counts).await;
             counts.commits.fetch_add(1, Ordering::Relaxed);
             counts.events.fetch_add(events.len() as u64, Ordering::Relaxed);
             drop(slot);
@@ -72,7 +92,7 @@ async fn run(pool: PgPool, mut rx: mpsc::Receiver<(NewEvent, Reply)>, counts: Ar
     }
 }
 
-async fn commit(pool: &PgPool, events: &[NewEvent]) -> Result<Vec<Ingested>, StoreError> {
+async fn commit(pool: &PgPool, events: &[NewEvent], counts: &Counts) -> Result<Vec<Ingested>, StoreError> {
     let mut tx = pool.begin().await.map_err(unavailable)?;
     let refs: Vec<&NewEvent> = events.iter().collect();
     let answers = batch::insert_events(&mut tx, &refs).await.map_err(unavailable)?;
@@ -80,7 +100,7 @@ async fn commit(pool: &PgPool, events: &[NewEvent]) -> Result<Vec<Ingested>, Sto
         .iter()
         .zip(&answers)
         .any(|(e, a)| !a.duplicate && !e.destinations.is_empty());
-    if deliverable {
+    if deliverable && counts.notify_due() {
         // Sent at commit: a hint for the other nodes' delivery workers.
         sqlx::query(sqlx::AssertSqlSafe(format!("NOTIFY {CHANNEL}")))
             .execute(&mut *tx)
