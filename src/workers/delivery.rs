@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use super::circuit::{Admit, Circuit};
 use super::clock::Clock;
 use super::rate::TokenBucket;
+use super::recording::Recording;
 use crate::config::DestinationSettings;
 use crate::destinations::{AttemptResult, Delivery, Destination};
 use crate::domain::{AttemptRecord, Claim, Completion, DeliveryKey, NextStep, Outcome, next_step};
@@ -354,7 +355,7 @@ impl DeliveryWorker {
     }
 
     /// Records finished attempts in one transaction and frees their in-flight entries.
-    async fn record(self: Arc<Self>, completions: Vec<Completion>) {
+    pub(super) async fn record(self: Arc<Self>, completions: Vec<Completion>) {
         if completions.is_empty() {
             return;
         }
@@ -423,6 +424,9 @@ impl DeliveryWorker {
             if shutdown.is_cancelled() {
                 break;
             }
+            // At most `concurrency` attempts running, and at most twice that whose outcome is
+            // not committed yet (running, or finished and waiting to be recorded): what a
+            // node that dies can leave for a receiver to see twice.
             let free = concurrency
                 .saturating_sub(set.len())
                 .min((2 * concurrency).saturating_sub(set.len() + recording.unrecorded()));
@@ -484,42 +488,5 @@ impl DeliveryWorker {
                 tracing::error!(error = %e, "cannot release leases; they expire on their own");
             }
         }
-    }
-}
-
-/// Finished attempts on their way to the store: those waiting, and the one transaction
-/// recording others in the background.
-#[derive(Default)]
-struct Recording {
-    waiting: Vec<Completion>,
-    running: Option<(tokio::task::JoinHandle<()>, usize)>,
-}
-
-impl Recording {
-    /// Finished attempts not yet recorded.
-    fn unrecorded(&self) -> usize {
-        self.waiting.len() + self.running.as_ref().map_or(0, |(_, n)| *n)
-    }
-
-    fn busy(&self) -> bool {
-        self.running.is_some()
-    }
-
-    /// Starts recording what waits, unless a transaction is already running.
-    fn start(&mut self, worker: &Arc<DeliveryWorker>) {
-        if self.running.is_some() || self.waiting.is_empty() {
-            return;
-        }
-        let batch = std::mem::take(&mut self.waiting);
-        let n = batch.len();
-        self.running = Some((tokio::spawn(worker.clone().record(batch)), n));
-    }
-
-    /// Resolves when the running transaction has finished (at once if none runs).
-    async fn finished(&mut self) {
-        if let Some((handle, _)) = &mut self.running {
-            let _ = handle.await;
-        }
-        self.running = None;
     }
 }

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod delivery;
 pub mod poll;
 pub mod rate;
+mod recording;
 pub mod retention;
 
 pub use clock::{Clock, ManualClock, SystemClock};

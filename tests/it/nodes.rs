@@ -249,9 +249,10 @@ async fn ten_thousand_events_on_two_nodes_one_killed_all_delivered_duplicates_on
     );
     let lost = acked.iter().filter(|n| !seen.contains_key(&(**n as u64))).count();
     assert_eq!(lost, 0, "every acknowledged event delivered");
+    // In flight: up to 16 attempts running and up to 16 finished but not yet recorded.
     assert!(
-        duplicates <= 16,
-        "duplicates only from node a's attempts in flight (≤ its concurrency): {duplicates}"
+        duplicates <= 32,
+        "duplicates only from node a's attempts whose outcome it had not recorded (≤ 2 × concurrency): {duplicates}"
     );
     drop(b);
     drop_schema(&url, &schema).await;
