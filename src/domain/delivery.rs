@@ -51,6 +51,24 @@ pub struct Completion {
     pub next: super::NextStep,
 }
 
+impl Completion {
+    /// What the delivery becomes: its state, when it is next due (a retry only), and the
+    /// error it keeps (a retry's attempt error, a dead delivery's reason).
+    pub fn written(&self) -> (DeliveryState, Option<i64>, Option<String>) {
+        match &self.next {
+            super::NextStep::Delivered => (DeliveryState::Delivered, None, None),
+            super::NextStep::RetryAt { at, .. } => (DeliveryState::Pending, Some(*at), self.attempt.error.clone()),
+            super::NextStep::Dead { reason } => (DeliveryState::Dead, None, Some(reason.clone())),
+        }
+    }
+}
+
+/// Why an ordered delivery ended `skipped_stale`: its `version` is not newer than the
+/// key's `last` delivered one.
+pub fn stale_reason(version: &str, last: &str) -> String {
+    format!("stale: version {version} is not newer than {last}, already delivered")
+}
+
 /// One attempt as recorded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttemptRecord {

@@ -13,7 +13,7 @@ pub mod template;
 
 pub use delivery::{
     AttemptRecord, Claim, Completion, DeliveryKey, DeliveryState, DeliveryView, DestinationStats, Hydrated, OrderSlot,
-    PendingDelivery,
+    PendingDelivery, stale_reason,
 };
 pub use event::{
     EventRecord, Ingested, NewEvent, RejectedKeep, RejectedRequest, StoredEvent, Via, headers_json, new_event_id,

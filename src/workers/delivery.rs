@@ -463,7 +463,7 @@ impl DeliveryWorker {
                 }
                 () = recording.finished(), if recording.busy() => recording.start(&self),
                 () = tokio::time::sleep(wait) => {}
-                _ = renewal.tick(), if !set.is_empty() => self.renew_leases().await,
+                _ = renewal.tick(), if !set.is_empty() || recording.busy() => self.renew_leases().await,
                 () = shutdown.cancelled() => break,
             }
         }

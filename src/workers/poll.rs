@@ -69,7 +69,7 @@ pub async fn run(
         // As the last run (of any node) scheduled it; never later than the longest wait
         // the settings give now, in case they changed since.
         if let Some(next) = state.next_run_at {
-            let wait = next.min(clock.now_ms() + interval.max(idle).as_millis() as i64) - clock.now_ms();
+            let wait = (next - clock.now_ms()).min(interval.max(idle).as_millis() as i64);
             if wait > 0 {
                 if !sleep(Duration::from_millis(wait as u64), &shutdown).await {
                     return;

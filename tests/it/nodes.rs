@@ -12,7 +12,7 @@ use inlet::store::Store;
 use crate::conformance::{drop_schema, postgres_store};
 use crate::provider::FakeApi;
 use crate::receiver::Receiver;
-use crate::support::{TestApp, now, settings, signed};
+use crate::support::{TestApp, now, settings, signed, standard_post};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -187,19 +187,8 @@ async fn ten_thousand_events_on_two_nodes_one_killed_all_delivered_duplicates_on
             let mut acked = Vec::new();
             for n in (chunk..total).step_by(16) {
                 let body = format!(r#"{{"n":{n}}}"#);
-                let headers = signed(
-                    &SchemeSpec::Standard,
-                    SECRET,
-                    body.as_bytes(),
-                    now(),
-                    &format!("k{n}"),
-                    "",
-                );
                 let base = if n % 2 == 0 { &a } else { &b };
-                let mut req = client.post(format!("{base}/webhooks/shop")).body(body);
-                for (k, v) in &headers {
-                    req = req.header(k, v);
-                }
+                let req = standard_post(&client, base, "shop", SECRET, body.as_bytes(), &format!("k{n}"));
                 if req.send().await.is_ok_and(|r| r.status().is_success()) {
                     acked.push(n);
                 }
@@ -321,16 +310,12 @@ async fn one_event_sent_fifty_times_at_once_to_each_of_two_nodes_is_stored_once_
     let a = node(&cfg, &url, &schema).await;
     let b = node(&cfg, &url, &schema).await;
     let body = br#"{"n":"once"}"#;
-    let headers = signed(&SchemeSpec::Standard, SECRET, body, now(), "msg_once", "");
     let mut posts = tokio::task::JoinSet::new();
     for i in 0..100 {
-        let base = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
-        let (client, headers) = (a.client.clone(), headers.clone());
+        let base = if i % 2 == 0 { &a.base } else { &b.base };
+        // The same message id and body: one event, as a retrying sender sends it.
+        let req = standard_post(&a.client, base, "shop", SECRET, body, "msg_once");
         posts.spawn(async move {
-            let mut req = client.post(format!("{base}/webhooks/shop")).body(body.to_vec());
-            for (k, v) in &headers {
-                req = req.header(k, v);
-            }
             let resp = req.send().await.expect("answered");
             assert_eq!(resp.status().as_u16(), 200);
             let answer: serde_json::Value = resp.json().await.expect("json");
@@ -366,18 +351,7 @@ async fn a_group_commit_that_fails_answers_every_caller_503_and_never_2xx() {
     let a = node(&cfg, &url, &schema).await;
     let post = |n: usize| {
         let body = format!(r#"{{"n":{n}}}"#);
-        let headers = signed(
-            &SchemeSpec::Standard,
-            SECRET,
-            body.as_bytes(),
-            now(),
-            &format!("f{n}"),
-            "",
-        );
-        let mut req = a.client.post(format!("{}/webhooks/shop", a.base)).body(body);
-        for (k, v) in &headers {
-            req = req.header(k, v);
-        }
+        let req = standard_post(&a.client, &a.base, "shop", SECRET, body.as_bytes(), &format!("f{n}"));
         async move {
             let resp = req.send().await.expect("answered");
             (resp.status().as_u16(), resp.headers().get("retry-after").is_some())

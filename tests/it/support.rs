@@ -190,6 +190,23 @@ pub fn signed(spec: &SchemeSpec, secret: &str, body: &[u8], at: i64, id: &str, u
     .expect("signs")
 }
 
+/// A POST of `body` to `{base}/webhooks/{source}`, signed now as Standard Webhooks with
+/// `secret` and message id `id`.
+pub fn standard_post(
+    client: &reqwest::Client,
+    base: &str,
+    source: &str,
+    secret: &str,
+    body: &[u8],
+    id: &str,
+) -> reqwest::RequestBuilder {
+    let mut req = client.post(format!("{base}/webhooks/{source}")).body(body.to_vec());
+    for (k, v) in signed(&SchemeSpec::Standard, secret, body, now(), id, "") {
+        req = req.header(k, v);
+    }
+    req
+}
+
 /// `inlet serve` as a child process; stderr (JSON logs) is collected line by line.
 pub struct Child {
     pub process: std::process::Child,

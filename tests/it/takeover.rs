@@ -8,12 +8,10 @@
 
 use std::time::{Duration, Instant};
 
-use inlet::signature::SchemeSpec;
-
 use crate::conformance::{drop_schema, postgres_store};
 use crate::provider::FakeApi;
 use crate::receiver::{Receiver, Reply};
-use crate::support::{Child, now, signed};
+use crate::support::{Child, standard_post};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -59,17 +57,7 @@ async fn post_events(ingest: &str, n: usize) {
     let client = reqwest::Client::new();
     for i in 0..n {
         let body = format!(r#"{{"n":{i}}}"#);
-        let mut req = client.post(format!("{ingest}/webhooks/shop")).body(body.clone());
-        for (k, v) in signed(
-            &SchemeSpec::Standard,
-            SECRET,
-            body.as_bytes(),
-            now(),
-            &format!("t{i}"),
-            "",
-        ) {
-            req = req.header(k, v);
-        }
+        let req = standard_post(&client, ingest, "shop", SECRET, body.as_bytes(), &format!("t{i}"));
         let resp = req.send().await.expect("answered");
         assert_eq!(resp.status().as_u16(), 200);
     }

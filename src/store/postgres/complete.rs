@@ -9,7 +9,7 @@
 use sqlx::{Postgres, Row, Transaction};
 
 use crate::domain::compare::newer_version;
-use crate::domain::{Completion, DeliveryState, NextStep};
+use crate::domain::{Completion, DeliveryState};
 
 /// Records `completions` of `node`'s attempts; how many of them had lost their lease.
 /// `tx` must plan each statement for its arguments (`begin_planned`).
@@ -52,11 +52,7 @@ pub async fn complete_all(
     let mut next_ats: Vec<Option<i64>> = Vec::with_capacity(completions.len());
     let mut errors: Vec<Option<String>> = Vec::with_capacity(completions.len());
     for c in completions {
-        let (state, next_at, error) = match &c.next {
-            NextStep::Delivered => (DeliveryState::Delivered, None, None),
-            NextStep::RetryAt { at, .. } => (DeliveryState::Pending, Some(*at), c.attempt.error.clone()),
-            NextStep::Dead { reason } => (DeliveryState::Dead, None, Some(reason.clone())),
-        };
+        let (state, next_at, error) = c.written();
         states.push(state.as_str().to_string());
         next_ats.push(next_at);
         errors.push(error);

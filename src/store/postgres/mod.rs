@@ -1,10 +1,11 @@
 //! The PostgreSQL store: the same `trait Store` for several `inlet serve` nodes sharing one
-//! database. No writer thread: PostgreSQL serialises what must be (the unique
-//! (group, key) for dedupe, `FOR UPDATE SKIP LOCKED` for claims) and commits durably.
-//! Leases carry the node's name and expire, so a killed node's deliveries come back to
-//! the others (at once when a node stops beating or stops gracefully: `nodes.rs`); nothing is released on open. LISTEN/NOTIFY only hints other nodes' workers
-//! that work is due. Migrations are embedded and take PostgreSQL's migration lock, so
-//! nodes may start together.
+//! database. Each node group-commits its ingests (`writer.rs`); PostgreSQL serialises what
+//! must be across nodes (the unique (group, key) for dedupe, `FOR UPDATE SKIP LOCKED` for
+//! claims). Leases carry the node's name and expire, so a killed node's deliveries come
+//! back to the others (at once when a node stops beating or stops gracefully:
+//! `nodes.rs`); nothing is released on open. LISTEN/NOTIFY only hints other nodes'
+//! workers that work is due. Migrations are embedded and take PostgreSQL's migration
+//! lock, so nodes may start together.
 
 mod batch;
 mod complete;

@@ -8,7 +8,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::reads::{RECORD_COLUMNS, conditions, record};
 use crate::domain::compare::newer_version;
-use crate::domain::{Claim, DeliveryKey, ReplaySelection};
+use crate::domain::{Claim, DeliveryKey, ReplaySelection, stale_reason};
 
 /// Leases due deliveries for `node`: free or expired leases, ordered keys at their head;
 /// stale heads end as `skipped_stale` instead. `leases` is the pool whose commits do not
@@ -105,9 +105,7 @@ async fn skip_stale(
         )
         .bind(seq)
         .bind(destination)
-        .bind(format!(
-            "stale: version {version} is not newer than {last}, already delivered"
-        ))
+        .bind(stale_reason(version, last))
         .bind(now)
         .bind(node)
         .execute(leases)

@@ -8,7 +8,7 @@
 //! this node's own workers are woken by the ingest itself.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use sqlx::PgPool;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -28,22 +28,21 @@ const NOTIFY_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
 pub type Reply = oneshot::Sender<Result<Ingested, StoreError>>;
 
-/// Commits and events counted, for `write_stats`.
+/// Commits and events counted, for `write_stats`, and when the last NOTIFY went out.
 #[derive(Default)]
 pub struct Counts {
     pub commits: AtomicU64,
     pub events: AtomicU64,
-    /// When the last NOTIFY went out (ms since the writer started).
-    notified_at: AtomicU64,
-    started: std::sync::OnceLock<std::time::Instant>,
+    /// Unix ms of the last NOTIFY (0: none yet).
+    notified_at: AtomicI64,
 }
 
 impl Counts {
     /// True at most once per [`NOTIFY_EVERY`]: this transaction sends the NOTIFY.
     fn notify_due(&self) -> bool {
-        let now = self.started.get_or_init(std::time::Instant::now).elapsed().as_millis() as u64 + 1;
+        let now = chrono::Utc::now().timestamp_millis();
         let last = self.notified_at.load(Ordering::Relaxed);
-        (last == 0 || now >= last + NOTIFY_EVERY.as_millis() as u64)
+        now - last >= NOTIFY_EVERY.as_millis() as i64
             && self
                 .notified_at
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)

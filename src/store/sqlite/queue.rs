@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use crate::domain::compare::newer_version;
-use crate::domain::{Claim, Completion, DeliveryKey, DeliveryState, EventRecord, NextStep, Via};
+use crate::domain::{Claim, Completion, DeliveryKey, DeliveryState, EventRecord, Via, stale_reason};
 
 /// Leases up to `limit` pending deliveries of `destination` due at `now` whose lease is
 /// free or expired, oldest due first. An ordered delivery is claimed only at the head of
@@ -45,12 +45,7 @@ pub fn claim(
                 "UPDATE deliveries SET state = 'skipped_stale', last_error = ?3, updated_at = ?4
                  WHERE event_seq = ?1 AND destination = ?2",
             )?
-            .execute(params![
-                seq,
-                destination,
-                format!("stale: version {version} is not newer than {last}, already delivered"),
-                now
-            ])?;
+            .execute(params![seq, destination, stale_reason(version, &last), now])?;
             continue;
         }
         lease.execute(params![seq, destination, lease_until])?;
@@ -127,7 +122,7 @@ pub fn event_record(conn: &rusqlite::Connection, seq: i64) -> rusqlite::Result<O
 
 /// Records the attempt and applies what it leads to.
 pub fn complete(tx: &Transaction<'_>, c: &Completion) -> rusqlite::Result<()> {
-    let (key, steps_used, attempt, next) = (&c.key, c.steps_used, &c.attempt, &c.next);
+    let (key, steps_used, attempt) = (&c.key, c.steps_used, &c.attempt);
     tx.prepare_cached(
         "INSERT INTO attempts (event_seq, destination, at, status_code, latency_ms, error, response_excerpt)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -141,14 +136,10 @@ pub fn complete(tx: &Transaction<'_>, c: &Completion) -> rusqlite::Result<()> {
         attempt.error,
         attempt.response_excerpt
     ])?;
-    let (state, next_at, error) = match next {
-        NextStep::Delivered => {
-            record_version(tx, key)?;
-            (DeliveryState::Delivered, None, None)
-        }
-        NextStep::RetryAt { at, .. } => (DeliveryState::Pending, Some(*at), attempt.error.clone()),
-        NextStep::Dead { reason } => (DeliveryState::Dead, None, Some(reason.clone())),
-    };
+    let (state, next_at, error) = c.written();
+    if state == DeliveryState::Delivered {
+        record_version(tx, key)?;
+    }
     tx.prepare_cached(
         "UPDATE deliveries SET state = ?3, attempts = ?4, next_attempt_at = COALESCE(?5, next_attempt_at),
                 last_error = COALESCE(?6, last_error), lease_until = NULL, updated_at = ?7
