@@ -14,7 +14,7 @@ use crate::provider::FakeApi;
 use crate::receiver::Receiver;
 use crate::support::{TestApp, now, settings, signed, standard_post};
 
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// A fresh schema the nodes of a test share (created and migrated), or `None` to skip.
 async fn shared_schema(label: &str) -> Option<(String, String)> {
@@ -132,20 +132,13 @@ idle_interval = "1s"
 /// A node as a child process on the shared schema (its URL sets the search_path).
 fn child_node(dir: &std::path::Path, name: &str, url: &str, schema: &str, receiver: &str) -> crate::support::Child {
     let db = crate::conformance::schema_url(url, schema);
-    let config = dir.join(format!("{name}.toml"));
-    std::fs::write(
-        &config,
-        format!(
-            r#"[server]
-listen = "127.0.0.1:0"
-[admin]
-listen = "127.0.0.1:0"
-[storage]
-url = "{db}"
-[sources.shop]
-scheme = "standard"
-secrets = ["{SECRET}"]
-[destinations.app]
+    serve_node(
+        dir,
+        name,
+        &db,
+        "",
+        &format!(
+            r#"[destinations.app]
 kind = "http"
 url = "{receiver}"
 concurrency = 16
@@ -155,6 +148,30 @@ retry = ["0s", "1s", "1s", "1s", "1s"]
 from = ["shop"]
 to = ["app"]
 "#
+        ),
+    )
+}
+
+/// `inlet serve` as a child node on the database `db` (its URL names the schema), with
+/// the Standard Webhooks source `shop` (signed with [`SECRET`]), `storage` added to its
+/// `[storage]` table and `rest` after it.
+pub fn serve_node(dir: &std::path::Path, name: &str, db: &str, storage: &str, rest: &str) -> crate::support::Child {
+    let config = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            r#"[server]
+listen = "127.0.0.1:0"
+shutdown_timeout = "1s"
+[admin]
+listen = "127.0.0.1:0"
+[storage]
+url = "{db}"
+{storage}
+[sources.shop]
+scheme = "standard"
+secrets = ["{SECRET}"]
+{rest}"#
         ),
     )
     .expect("config");

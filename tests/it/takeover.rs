@@ -9,29 +9,19 @@
 use std::time::{Duration, Instant};
 
 use crate::conformance::{drop_schema, postgres_store};
+use crate::nodes::{SECRET, serve_node};
 use crate::provider::FakeApi;
 use crate::receiver::{Receiver, Reply};
 use crate::support::{Child, standard_post};
 
-const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
 fn takeover_node(dir: &std::path::Path, name: &str, db: &str, receiver: &str, api: &str) -> Child {
-    let config = dir.join(format!("{name}.toml"));
-    std::fs::write(
-        &config,
-        format!(
-            r#"[server]
-listen = "127.0.0.1:0"
-shutdown_timeout = "1s"
-[admin]
-listen = "127.0.0.1:0"
-[storage]
-url = "{db}"
-node_timeout = "3s"
-[sources.shop]
-scheme = "standard"
-secrets = ["{SECRET}"]
-[sources.items]
+    serve_node(
+        dir,
+        name,
+        db,
+        r#"node_timeout = "3s""#,
+        &format!(
+            r#"[sources.items]
 kind = "poll"
 url = "{api}/items"
 items = "/data"
@@ -49,8 +39,6 @@ to = ["app"]
 "#
         ),
     )
-    .expect("config");
-    Child::serve(&config, &[])
 }
 
 async fn post_events(ingest: &str, n: usize) {
