@@ -12,6 +12,7 @@ pub mod config;
 pub mod destinations;
 pub mod domain;
 pub mod http;
+pub mod providers;
 pub mod signature;
 pub mod sources;
 pub mod store;

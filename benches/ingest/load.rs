@@ -9,7 +9,8 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use inlet::signature::{SchemeSpec, Secret, SignInput, sign};
+use inlet::providers::{SchemeSpec, sign};
+use inlet::signature::{Secret, SignInput};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
@@ -121,13 +122,14 @@ async fn worker_loop(
         );
         let at = chrono::Utc::now().timestamp();
         let headers = sign(
-            &SchemeSpec::Stripe,
+            &SchemeSpec::named("stripe"),
             &secret,
             &SignInput {
                 body: body.as_bytes(),
                 at,
                 id: "",
                 url: None,
+                headers: &[],
             },
         )
         .expect("signs");

@@ -86,7 +86,7 @@ pub fn check(config: &Path) -> ExitCode {
             SourceSettings::Webhook(w) => {
                 println!(
                     "  {name:<20} webhook  scheme={:<9} secrets={}  group={}  POST /webhooks/{name}",
-                    w.spec.scheme().as_str(),
+                    w.spec.name(),
                     w.secrets.len(),
                     w.dedupe_group
                 );

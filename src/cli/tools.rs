@@ -10,7 +10,8 @@ use ::http::{HeaderMap, HeaderName, HeaderValue};
 use super::{SchemeArgs, SendArgs, SignArgs, VerifyArgs};
 use crate::config::values::parse_duration;
 use crate::config::{Settings, SourceSettings, WebhookSource};
-use crate::signature::{self, HmacSpec, Scheme, SchemeSpec, Secret, SignInput};
+use crate::providers::SchemeSpec;
+use crate::signature::{Family, HmacSpec, Secret, SignInput};
 use crate::sources::{Accepted, Refusal, WebhookIntake};
 
 fn usage(message: impl std::fmt::Display) -> ExitCode {
@@ -47,16 +48,18 @@ fn parse_headers(lines: &[String]) -> Result<HeaderMap, String> {
 
 fn spec_from(args: &SchemeArgs) -> Result<SchemeSpec, String> {
     let name = args.scheme.as_deref().ok_or("--scheme is required")?;
-    let scheme = Scheme::parse(name).ok_or_else(|| format!("unknown scheme {name:?}"))?;
-    scheme.spec(args.allow_sha1, || {
-        HmacSpec::parse(
+    let spec = SchemeSpec::find(name).ok_or_else(|| format!("unknown scheme {name:?}"))?;
+    if spec.provider.configurable {
+        let settings = HmacSpec::parse(
             args.hmac_header.as_deref(),
             args.hmac_algorithm.as_deref(),
             args.hmac_encoding.as_deref(),
             args.hmac_prefix.as_deref(),
         )
-        .map_err(|(field, message)| format!("--hmac-{}: {message}", field.key()))
-    })
+        .map_err(|(field, message)| format!("--hmac-{}: {message}", field.key()))?;
+        return Ok(SchemeSpec::hmac(settings));
+    }
+    Ok(spec.allowing_legacy(args.allow_sha1))
 }
 
 /// The source `verify` checks against: from the config (`--source`) or from the flags.
@@ -79,7 +82,7 @@ fn source_for(config: &Path, args: &VerifyArgs) -> Result<WebhookSource, String>
         return Ok(w);
     }
     let spec = spec_from(&args.scheme)?;
-    if spec != SchemeSpec::None && args.scheme.secrets.is_empty() {
+    if !matches!(spec.family, Family::None) && args.scheme.secrets.is_empty() {
         return Err("--secret is required".into());
     }
     Ok(WebhookSource {
@@ -100,6 +103,7 @@ fn source_for(config: &Path, args: &VerifyArgs) -> Result<WebhookSource, String>
         id_header: args.scheme.id_header.as_ref().map(|h| h.to_ascii_lowercase()),
         type_header: None,
         public_url: None,
+        verify_token: None,
         hydrate: None,
     })
 }
@@ -108,11 +112,8 @@ pub fn verify(config: &Path, args: VerifyArgs) -> ExitCode {
     let prepared = (|| {
         let source = source_for(config, &args)?;
         let url = args.scheme.url.clone().or_else(|| source.public_url.clone());
-        if source.spec.scheme().needs_url() && url.is_none() {
-            return Err(format!(
-                "--url is required with scheme {}",
-                source.spec.scheme().as_str()
-            ));
+        if source.spec.needs_url() && url.is_none() {
+            return Err(format!("--url is required with scheme {}", source.spec.name()));
         }
         let headers = parse_headers(&args.headers)?;
         let body = read_body(&args.body)?;
@@ -134,7 +135,7 @@ pub fn verify(config: &Path, args: VerifyArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Accepted::Handshake(_)) => {
-            println!("valid\nid: -\ntype: url_verification");
+            println!("valid\nid: -\ntype: handshake");
             ExitCode::SUCCESS
         }
         Err(Refusal::MalformedBody(_)) => {
@@ -160,8 +161,8 @@ fn signed_request(
     body: Vec<u8>,
 ) -> Result<(Headers, Vec<u8>), String> {
     let spec = spec_from(args)?;
-    let secret = match (&spec, args.secrets.as_slice()) {
-        (SchemeSpec::None, _) => Secret::new(""),
+    let secret = match (&spec.family, args.secrets.as_slice()) {
+        (Family::None, _) => Secret::new(""),
         (_, [one]) => Secret::new(one.clone()),
         (_, []) => return Err("--secret is required".into()),
         (_, _) => return Err("give one --secret to sign with".into()),
@@ -172,9 +173,10 @@ fn signed_request(
         at: at.unwrap_or_else(|| chrono::Utc::now().timestamp()),
         id: id.unwrap_or(&default_id),
         url,
+        headers: &[],
     };
-    let headers = signature::sign(&spec, &secret, &input).map_err(|e| e.to_string())?;
-    let signed_body = signature::sign_body(&spec, &secret, &input);
+    let headers = spec.sign(&secret, &input).map_err(|e| e.to_string())?;
+    let signed_body = spec.sign_body(&secret, &input);
     Ok((headers, signed_body.unwrap_or(body)))
 }
 

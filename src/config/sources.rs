@@ -9,7 +9,8 @@ use super::hydrate::{HydrateSettings, RawHydrate};
 use super::poll::PollSource;
 use super::values::{Dur, Pointer};
 use super::{ConfigError, ServerSettings, check_url, typed};
-use crate::signature::{self, HmacSpec, Scheme, SchemeSpec, Secret};
+use crate::providers::{self, Handshake, SchemeSpec};
+use crate::signature::{Family, HmacSpec, Secret};
 
 /// A configured source: one that is called (webhook) or one that calls (poll).
 // A handful per config, built once: their size does not matter.
@@ -53,6 +54,8 @@ pub struct WebhookSource {
     /// The exact URL the provider signs (twilio, square): the source's own, else
     /// `server.public_url` + the request path and query.
     pub public_url: Option<String>,
+    /// Meta's `hub.verify_token`, for its GET handshake.
+    pub verify_token: Option<Secret>,
     pub hydrate: Option<HydrateSettings>,
 }
 
@@ -78,6 +81,7 @@ struct RawWebhook {
     prefix: Option<String>,
     id_header: Option<String>,
     type_header: Option<String>,
+    verify_token: Option<String>,
     hydrate: Option<RawHydrate>,
 }
 
@@ -103,31 +107,41 @@ pub fn parse(name: &str, value: toml::Value, server: &ServerSettings) -> Result<
         t.entry("kind").or_insert_with(|| toml::Value::String("webhook".into()));
     }
     let raw: RawWebhook = typed(value, &format!("sources.{name}"))?;
-    let scheme = Scheme::parse(&raw.scheme).ok_or_else(|| {
-        let names: Vec<_> = Scheme::ALL.iter().map(|s| s.as_str()).collect();
+    let registry = providers::registry();
+    let provider = providers::find(&raw.scheme).ok_or_else(|| {
+        let names: Vec<_> = registry.providers.iter().map(|p| p.name.as_str()).collect();
+        let broken = match registry.errors.iter().find(|(n, _)| *n == raw.scheme) {
+            Some((_, why)) => format!(" (its built-in file does not load: {why})"),
+            None => String::new(),
+        };
         ConfigError::at(
             at("scheme"),
-            format!("unknown scheme {:?}; one of {}", raw.scheme, names.join(", ")),
+            format!("unknown scheme {:?}{broken}; one of {}", raw.scheme, names.join(", ")),
         )
     })?;
+    let scheme = provider.name.as_str();
     let no_effect = |key: &str, present: bool| -> Result<(), ConfigError> {
         if present {
             Err(ConfigError::at(
                 at(key),
-                format!("has no effect with scheme {:?}", scheme.as_str()),
+                format!("has no effect with scheme {scheme:?}"),
             ))
         } else {
             Ok(())
         }
     };
-    let is_hmac = scheme == Scheme::Hmac;
+    let unsigned = matches!(provider.verify, Family::None);
     no_effect(
         "tolerance",
-        raw.tolerance.is_some() && scheme.default_tolerance().is_none(),
+        raw.tolerance.is_some() && provider.verify.default_tolerance().is_none(),
     )?;
-    no_effect("allow_sha1", raw.allow_sha1.is_some() && scheme != Scheme::Github)?;
-    no_effect("allow_unsigned", raw.allow_unsigned.is_some() && scheme != Scheme::None)?;
-    no_effect("public_url", raw.public_url.is_some() && !scheme.needs_url())?;
+    no_effect("allow_sha1", raw.allow_sha1.is_some() && !provider.verify.has_legacy())?;
+    no_effect("allow_unsigned", raw.allow_unsigned.is_some() && !unsigned)?;
+    no_effect("public_url", raw.public_url.is_some() && !provider.verify.needs_url())?;
+    no_effect(
+        "verify_token",
+        raw.verify_token.is_some() && !provider.handshakes.contains(&Handshake::MetaVerifyToken),
+    )?;
     for (key, present) in [
         ("header", raw.header.is_some()),
         ("algorithm", raw.algorithm.is_some()),
@@ -136,7 +150,7 @@ pub fn parse(name: &str, value: toml::Value, server: &ServerSettings) -> Result<
         ("id_header", raw.id_header.is_some()),
         ("type_header", raw.type_header.is_some()),
     ] {
-        no_effect(key, present && !is_hmac)?;
+        no_effect(key, present && !provider.configurable)?;
     }
     if raw.id.is_some() && raw.id_header.is_some() {
         return Err(ConfigError::at(
@@ -157,24 +171,29 @@ pub fn parse(name: &str, value: toml::Value, server: &ServerSettings) -> Result<
         ));
     }
 
-    if scheme == Scheme::None && raw.allow_unsigned != Some(true) {
+    if unsigned && raw.allow_unsigned != Some(true) {
         return Err(ConfigError::at(
             at("allow_unsigned"),
             "scheme \"none\" accepts unsigned requests only with allow_unsigned = true",
         ));
     }
-    let spec = scheme.spec(raw.allow_sha1.unwrap_or(false), || {
-        HmacSpec::parse(
+    let spec = if provider.configurable {
+        let settings = HmacSpec::parse(
             raw.header.as_deref(),
             raw.algorithm.as_deref(),
             raw.encoding.as_deref(),
             raw.prefix.as_deref(),
         )
-        .map_err(|(field, message)| ConfigError::at(at(field.key()), message))
-    })?;
+        .map_err(|(field, message)| ConfigError::at(at(field.key()), message))?;
+        SchemeSpec::hmac(settings)
+    } else {
+        SchemeSpec::find(scheme)
+            .ok_or_else(|| ConfigError::at(at("scheme"), "unknown scheme"))?
+            .allowing_legacy(raw.allow_sha1.unwrap_or(false))
+    };
 
     let secrets = raw.secrets.unwrap_or_default();
-    if scheme == Scheme::None {
+    if unsigned {
         no_effect("secrets", !secrets.is_empty())?;
     } else if secrets.is_empty() {
         return Err(ConfigError::at(at("secrets"), "at least one secret is required"));
@@ -194,18 +213,15 @@ pub fn parse(name: &str, value: toml::Value, server: &ServerSettings) -> Result<
         })
         .collect::<Result<_, _>>()?;
     // Build once here so that unusable keys (a bad whsec_) are config errors, not 500s.
-    if let Err(e) = signature::verifier(&spec, &secrets, None) {
+    if let Err(e) = spec.verifier(&secrets, None) {
         return Err(ConfigError::at(at("secrets"), e.to_string()));
     }
 
     let public_url = raw.public_url.map(|u| check_url(&u, &at("public_url"))).transpose()?;
-    if scheme.needs_url() && public_url.is_none() && server.public_url.is_none() {
+    if spec.needs_url() && public_url.is_none() && server.public_url.is_none() {
         return Err(ConfigError::at(
             at("public_url"),
-            format!(
-                "scheme {:?} signs the URL it calls: set server.public_url or this source's public_url",
-                scheme.as_str()
-            ),
+            format!("scheme {scheme:?} signs the URL it calls: set server.public_url or this source's public_url"),
         ));
     }
     Ok(SourceSettings::Webhook(WebhookSource {
@@ -221,6 +237,7 @@ pub fn parse(name: &str, value: toml::Value, server: &ServerSettings) -> Result<
         id_header: raw.id_header.map(|h| h.to_ascii_lowercase()),
         type_header: raw.type_header.map(|h| h.to_ascii_lowercase()),
         public_url,
+        verify_token: raw.verify_token.map(Secret::new),
         hydrate: raw
             .hydrate
             .map(|h| super::hydrate::parse(h, &format!("sources.{name}")))

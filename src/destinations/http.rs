@@ -12,7 +12,7 @@ use super::{AttemptResult, Delivery, Destination, envelope_bytes};
 use crate::config::{Format, HttpDestination as Settings};
 use crate::domain::EventRecord;
 use crate::domain::{Outcome, parse_retry_after};
-use crate::signature::{SchemeSpec, SignInput, sign};
+use crate::signature::{Family, SignInput, StandardParams, sign};
 
 const EXCERPT: usize = 1024;
 
@@ -62,9 +62,11 @@ impl HttpDestination {
                 at: now.div_euclid(1000),
                 id: &event.id,
                 url: None,
+                headers: &[],
             };
             // The secret was checked at start-up, so signing cannot fail here.
-            for (name, value) in sign(&SchemeSpec::Standard, secret, &input).unwrap_or_default() {
+            let standard = Family::Standard(StandardParams::default());
+            for (name, value) in sign(&standard, secret, &input).unwrap_or_default() {
                 put(&name, &value);
             }
         }

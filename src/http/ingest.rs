@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
@@ -16,6 +16,7 @@ use serde_json::json;
 use super::AppState;
 use super::budget::Reservation;
 use crate::domain::{NewEvent, RejectedRequest, Via, new_event_id, time_ordered_id};
+use crate::sources::handshake::Answer;
 use crate::sources::headers::redacted;
 use crate::sources::{Accepted, WebhookIntake};
 use crate::store::StoreError;
@@ -106,7 +107,7 @@ async fn handle(state: AppState, source: String, request: Request, request_id: &
     let now = chrono::Utc::now();
     let draft = match intake.accept(&parts.headers, &body, url.as_deref(), now.timestamp()) {
         Ok(Accepted::Event(draft)) => draft,
-        Ok(Accepted::Handshake(answer)) => return Json(answer).into_response(),
+        Ok(Accepted::Handshake(answer)) => return handshake(answer),
         Err(refusal) => {
             reject(refusal.code(), body.len() as u64);
             count("rejected");
@@ -280,4 +281,32 @@ fn unavailable(retry_after: u32) -> Response {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
     response
+}
+
+/// A handshake's answer as an HTTP response.
+fn handshake(answer: Answer) -> Response {
+    let mut response = (
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK),
+        [(header::CONTENT_TYPE, answer.content_type)],
+        answer.body,
+    )
+        .into_response();
+    for (name, value) in answer.headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, v);
+        }
+    }
+    response
+}
+
+/// `GET /webhooks/{source}`: the provider's GET handshake (Meta's `hub.challenge`, X's
+/// CRC, Dropbox's `challenge`), or 405 for a provider that has none. Nothing is stored.
+pub async fn probe(State(state): State<AppState>, Path(source): Path<String>, RawQuery(query): RawQuery) -> Response {
+    let Some(intake) = state.intakes.get(&source) else {
+        return error(StatusCode::NOT_FOUND, "unknown_source");
+    };
+    match intake.on_get(query.as_deref().unwrap_or("")) {
+        Some(answer) => handshake(answer),
+        None => error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+    }
 }

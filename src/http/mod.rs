@@ -44,7 +44,7 @@ pub struct AppState {
 /// `POST /webhooks/{source}`, `GET /healthz`, `GET /readyz`; nothing else.
 pub fn ingest_router(state: AppState) -> Router {
     Router::new()
-        .route("/webhooks/{source}", post(ingest::receive))
+        .route("/webhooks/{source}", post(ingest::receive).get(ingest::probe))
         .merge(health::routes())
         .with_state(state)
 }

@@ -1,42 +1,9 @@
-//! Generic HMAC: a configured header carrying `prefix` + the hex or base64 HMAC of the raw
-//! body, with SHA-256, SHA-1 or SHA-512.
+//! The generic `hmac` scheme's settings, as a source's config or `inlet sign`'s flags give
+//! them: a header carrying `prefix` + the hex or base64 HMAC of the raw body, with SHA-256,
+//! SHA-1 or SHA-512. They become template-HMAC parameters ([`HmacSpec::params`]).
 
-use super::mac::{self, b64};
-use super::{Request, SignInput, Verifier, VerifyError};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Algorithm {
-    Sha256,
-    Sha1,
-    Sha512,
-}
-
-impl Algorithm {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "sha256" => Some(Algorithm::Sha256),
-            "sha1" => Some(Algorithm::Sha1),
-            "sha512" => Some(Algorithm::Sha512),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Encoding {
-    Hex,
-    Base64,
-}
-
-impl Encoding {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "hex" => Some(Encoding::Hex),
-            "base64" => Some(Encoding::Base64),
-            _ => None,
-        }
-    }
-}
+use super::hmac::{Algorithm, Encoding, HmacParams, KeyForm, Undecodable};
+use super::template::Template;
 
 /// The settings of a generic HMAC source.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,48 +69,22 @@ impl HmacSpec {
     }
 }
 
-pub struct HmacVerifier {
-    pub spec: HmacSpec,
-    pub keys: Vec<Vec<u8>>,
-}
-
-impl Verifier for HmacVerifier {
-    fn verify(&self, req: &Request<'_>, _now: i64) -> Result<(), VerifyError> {
-        let header = self.spec.header.as_str();
-        let mut value = req.required(&[header])?;
-        if let Some(prefix) = &self.spec.prefix {
-            value = value
-                .strip_prefix(prefix.as_str())
-                .ok_or_else(|| VerifyError::malformed(header, &format!("does not start with {prefix:?}")))?;
-        }
-        let sig = match self.spec.encoding {
-            Encoding::Hex => hex::decode(value.trim()).ok(),
-            Encoding::Base64 => b64::decode(value),
-        }
-        .ok_or_else(|| VerifyError::malformed(header, "cannot decode the signature"))?;
-        let check = |k: &Vec<u8>| match self.spec.algorithm {
-            Algorithm::Sha256 => mac::verify_sha256(k, &[req.body], &sig),
-            Algorithm::Sha1 => mac::verify_sha1(k, &[req.body], &sig),
-            Algorithm::Sha512 => mac::verify_sha512(k, &[req.body], &sig),
-        };
-        if self.keys.iter().any(check) {
-            Ok(())
-        } else {
-            Err(VerifyError::mismatch())
+impl HmacSpec {
+    /// The template-HMAC parameters these settings stand for: the header carries `prefix`
+    /// and the MAC of the body alone.
+    pub fn params(&self) -> HmacParams {
+        HmacParams {
+            header: self.header.clone(),
+            aliases: Vec::new(),
+            prefix: self.prefix.clone(),
+            pairs: None,
+            message: Template::default(),
+            algorithm: self.algorithm,
+            encoding: self.encoding,
+            key: KeyForm::Text,
+            timestamp: None,
+            undecodable: Undecodable::MalformedHeader,
+            legacy: None,
         }
     }
-}
-
-pub fn sign(spec: &HmacSpec, key: &[u8], input: &SignInput<'_>) -> Vec<(String, String)> {
-    let raw = match spec.algorithm {
-        Algorithm::Sha256 => mac::sha256(key, &[input.body]),
-        Algorithm::Sha1 => mac::sha1(key, &[input.body]),
-        Algorithm::Sha512 => mac::sha512(key, &[input.body]),
-    };
-    let encoded = match spec.encoding {
-        Encoding::Hex => hex::encode(raw),
-        Encoding::Base64 => b64::encode(&raw),
-    };
-    let prefix = spec.prefix.as_deref().unwrap_or("");
-    vec![(spec.header.clone(), format!("{prefix}{encoded}"))]
 }

@@ -132,7 +132,11 @@ impl Verifier for StandardVerifier {
     }
 }
 
-pub fn sign(secret: &Secret, input: &SignInput<'_>) -> Result<Vec<(String, String)>, KeyError> {
+pub fn sign(
+    secret: &Secret,
+    input: &SignInput<'_>,
+    spelling: super::StandardHeaders,
+) -> Result<Vec<(String, String)>, KeyError> {
     let t = input.at.to_string();
     let content = [input.id.as_bytes(), b".", t.as_bytes(), b".", input.body];
     let signature = match Key::parse(secret.expose())? {
@@ -140,9 +144,13 @@ pub fn sign(secret: &Secret, input: &SignInput<'_>) -> Result<Vec<(String, Strin
         Key::Private(k) => format!("v1a,{}", b64::encode(&k.sign(&content.concat()).to_bytes())),
         Key::Public(_) => return Err(KeyError::PublicKeyCannotSign),
     };
+    let prefix = match spelling {
+        super::StandardHeaders::Webhook => "webhook",
+        super::StandardHeaders::Svix => "svix",
+    };
     Ok(vec![
-        ("webhook-id".into(), input.id.to_string()),
-        ("webhook-timestamp".into(), t),
-        ("webhook-signature".into(), signature),
+        (format!("{prefix}-id"), input.id.to_string()),
+        (format!("{prefix}-timestamp"), t),
+        (format!("{prefix}-signature"), signature),
     ])
 }

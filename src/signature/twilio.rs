@@ -1,4 +1,5 @@
-//! Twilio: `X-Twilio-Signature`, base64 HMAC-SHA1 with the auth token over the URL Twilio
+//! The URL-and-form family, as Twilio defines it (Mandrill signs the same way under its own
+//! header): `X-Twilio-Signature`, base64 HMAC-SHA1 with the auth token over the URL Twilio
 //! called followed by the form parameters sorted by name (`name` + `value`, no separators).
 //! When the URL carries `bodySHA256` (JSON bodies) only the URL is signed and the body must
 //! hash to that value. As Twilio's SDKs do, the URL is tried as given, without its port and
@@ -9,16 +10,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::mac::{self, b64};
 use super::{ErrorKind, Request, Verifier, VerifyError};
 
-const HEADER: &str = "x-twilio-signature";
-
 pub struct TwilioVerifier {
+    /// `X-Twilio-Signature`, or another provider's header (`X-Mandrill-Signature`).
+    pub header: String,
     pub keys: Vec<Vec<u8>>,
 }
 
 impl Verifier for TwilioVerifier {
     fn verify(&self, req: &Request<'_>, _now: i64) -> Result<(), VerifyError> {
-        let value = req.required(&[HEADER])?;
-        let sig = b64::decode(value).ok_or_else(|| VerifyError::malformed("X-Twilio-Signature", "not base64"))?;
+        let value = req.required(&[self.header.as_str()])?;
+        // twilio-node compares the base64 strings: a value that does not decode is a mismatch.
+        let Some(sig) = b64::decode(value) else {
+            return Err(VerifyError::mismatch());
+        };
         let url = req.url()?;
         let body_hash = query_param(url, "bodySHA256");
         let params = if body_hash.is_some() {
@@ -44,14 +48,14 @@ impl Verifier for TwilioVerifier {
     }
 }
 
-pub fn sign(key: &[u8], url: &str, body: &[u8]) -> Vec<(String, String)> {
+pub fn sign(header: &str, key: &[u8], url: &str, body: &[u8]) -> Vec<(String, String)> {
     let params = if query_param(url, "bodySHA256").is_some() {
         String::new()
     } else {
         sorted_params(body)
     };
     let sig = mac::sha1(key, &[url.as_bytes(), params.as_bytes()]);
-    vec![("X-Twilio-Signature".into(), b64::encode(&sig))]
+    vec![(header.to_string(), b64::encode(&sig))]
 }
 
 /// `name` + `value` for each form parameter, names sorted, each name's distinct values sorted.
@@ -78,8 +82,23 @@ fn query_param(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// The URL as given, plus the form with its port removed or the scheme's default port added.
+/// The URL as given and as WHATWG URL parsing normalises it (twilio-node parses it so:
+/// an apostrophe in the query becomes `%27`), each also with its port removed or the
+/// scheme's default port added.
 fn url_variants(url: &str) -> Vec<String> {
+    let mut out = port_variants(url);
+    if let Ok(parsed) = url::Url::parse(url) {
+        for v in port_variants(parsed.as_str()) {
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+/// The URL, plus the form with its port removed or the scheme's default port added.
+fn port_variants(url: &str) -> Vec<String> {
     let mut out = vec![url.to_string()];
     let Some((scheme, rest)) = url.split_once("://") else {
         return out;
@@ -109,13 +128,20 @@ mod tests {
     #[test]
     fn url_variants_add_and_remove_the_port() {
         assert_eq!(
-            url_variants("https://a.com/x?y=1"),
+            port_variants("https://a.com/x?y=1"),
             vec!["https://a.com/x?y=1".to_string(), "https://a.com:443/x?y=1".to_string()]
         );
         assert_eq!(
-            url_variants("http://a.com:8080/x"),
+            port_variants("http://a.com:8080/x"),
             vec!["http://a.com:8080/x".to_string(), "http://a.com/x".to_string()]
         );
+    }
+
+    #[test]
+    fn url_variants_include_the_whatwg_form_with_an_encoded_apostrophe() {
+        let v = url_variants("https://a.com/x?name=O'Brien");
+        assert!(v.contains(&"https://a.com/x?name=O%27Brien".to_string()), "{v:?}");
+        assert!(v.contains(&"https://a.com/x?name=O'Brien".to_string()), "{v:?}");
     }
 
     #[test]

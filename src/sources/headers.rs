@@ -8,7 +8,7 @@
 
 use ::http::{HeaderMap, HeaderName};
 
-use crate::signature::SchemeSpec;
+use crate::providers::SchemeSpec;
 
 pub const REDACTED: &str = "[redacted]";
 
@@ -141,10 +141,10 @@ mod tests {
             ("x-gitlab-event", "Push Hook"),
             ("idempotency-key", "idem-1"),
         ]);
-        let kept = kept(&SchemeSpec::None, &headers);
+        let kept = kept(&SchemeSpec::named("none"), &headers);
         let names: Vec<&str> = kept.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["x-gitlab-event", "idempotency-key"]);
-        let recorded = redacted(&SchemeSpec::None, &headers);
+        let recorded = redacted(&SchemeSpec::named("none"), &headers);
         assert!(recorded.iter().all(|(_, v)| !v.contains("secret")), "{recorded:?}");
         assert_eq!(recorded.len(), 8);
     }
@@ -154,7 +154,7 @@ mod tests {
         let junk = "j".repeat(8000);
         let pairs: Vec<(String, String)> = (0..40).map(|i| (format!("x-junk-{i}"), junk.clone())).collect();
         let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let recorded = redacted(&SchemeSpec::None, &map(&refs));
+        let recorded = redacted(&SchemeSpec::named("none"), &map(&refs));
         let (last, kept) = recorded.split_last().expect("entries");
         let bytes: usize = kept.iter().map(|(n, v)| n.len() + v.len()).sum();
         assert!(bytes <= REJECTED_HEADER_BYTES, "{bytes}");

@@ -4,6 +4,7 @@
 //! Sources build events and hand them to the store; they do not route or deliver them.
 
 pub mod fields;
+pub mod handshake;
 pub mod headers;
 pub mod hydrate;
 pub mod poll;

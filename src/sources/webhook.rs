@@ -1,15 +1,16 @@
-//! Webhook intake: verify a request with its source's scheme, then read the dedupe key,
-//! type and occurred time the scheme (or the source's pointer overrides) say where to find.
-//! Answers handshakes (Slack's `url_verification`, Discord's PING, Zoom's URL validation)
-//! only after the signature checks out.
+//! Webhook intake: verify a request with its source's provider, answer the provider's
+//! handshakes, then read the dedupe key, type and occurred time where the provider's file
+//! (or the source's pointer overrides) say they are.
 
 use ::http::HeaderMap;
 use serde_json::Value;
 
 use super::fields::{instant_ms, scalar_text};
+use super::handshake::{self, Answer};
 use super::headers;
 use crate::config::WebhookSource;
-use crate::signature::{self, KeyError, Request, Scheme, Verifier, VerifyError};
+use crate::providers::Locator;
+use crate::signature::{KeyError, Request, Verifier, VerifyError};
 
 /// A webhook source ready to take requests: its settings and its built verifier.
 pub struct WebhookIntake {
@@ -21,8 +22,8 @@ pub struct WebhookIntake {
 #[derive(Debug)]
 pub enum Accepted {
     Event(EventDraft),
-    /// A provider handshake, answered with this JSON and neither stored nor delivered.
-    Handshake(Value),
+    /// A provider handshake, answered so and neither stored nor delivered.
+    Handshake(Answer),
 }
 
 /// The parts of an event read from a verified request.
@@ -56,14 +57,14 @@ impl Refusal {
 
 impl WebhookIntake {
     pub fn new(source: WebhookSource) -> Result<Self, KeyError> {
-        let verifier = signature::verifier(&source.spec, &source.secrets, source.tolerance)?;
+        let verifier = source.spec.verifier(&source.secrets, source.tolerance)?;
         Ok(WebhookIntake { source, verifier })
     }
 
     /// The URL the provider signed, for schemes that sign it: the source's own public URL,
     /// else the server's public URL + the request's path and query.
     pub fn signed_url(&self, server_public_url: Option<&str>, path_and_query: &str) -> Option<String> {
-        if !self.source.spec.scheme().needs_url() {
+        if !self.source.spec.needs_url() {
             return None;
         }
         self.source
@@ -72,60 +73,56 @@ impl WebhookIntake {
             .or_else(|| server_public_url.map(|base| format!("{base}{path_and_query}")))
     }
 
-    /// The answer to a provider's handshake, for a request already verified: Slack's
-    /// `url_verification`, Discord's PING, Zoom's `endpoint.url_validation`.
-    fn handshake(&self, json: Option<&Value>, request: &Request<'_>) -> Option<Value> {
-        let j = json?;
-        match self.source.spec.scheme() {
-            Scheme::Slack if j.get("type").and_then(Value::as_str) == Some("url_verification") => {
-                let challenge = j.get("challenge").cloned().unwrap_or(Value::Null);
-                Some(serde_json::json!({ "challenge": challenge }))
-            }
-            Scheme::Discord if j.get("type").and_then(Value::as_i64) == Some(1) => {
-                Some(serde_json::json!({ "type": 1 }))
-            }
-            Scheme::Zoom if j.get("event").and_then(Value::as_str) == Some("endpoint.url_validation") => {
-                let plain = j.pointer("/payload/plainToken").and_then(Value::as_str)?;
-                let encrypted = signature::zoom::encrypted_token(&self.source.secrets, request, plain)?;
-                Some(serde_json::json!({ "plainToken": plain, "encryptedToken": encrypted }))
-            }
-            _ => None,
-        }
+    /// The answer to `GET /webhooks/{source}`: the provider's GET handshake, if it has one.
+    pub fn on_get(&self, query: &str) -> Option<Answer> {
+        handshake::on_get(&self.source, query)
     }
 
     /// Verifies `body` and `headers` at `now` (unix seconds) and reads the event's parts.
     pub fn accept(&self, headers: &HeaderMap, body: &[u8], url: Option<&str>, now: i64) -> Result<Accepted, Refusal> {
-        self.verifier.verify(&Request { headers, body, url }, now)?;
+        let request = Request {
+            headers,
+            body,
+            url,
+            method: "POST",
+        };
+        self.verifier.verify(&request, now)?;
         let json: Option<Value> = serde_json::from_slice(body).ok();
-        let scheme = self.source.spec.scheme();
-        if let Some(answer) = self.handshake(json.as_ref(), &Request { headers, body, url }) {
+        if let Some(answer) = handshake::after_verify(&self.source, json.as_ref(), &request, now) {
             return Ok(Accepted::Handshake(answer));
         }
-        let h = |names: &[&str]| Request { headers, body, url }.header(names).map(str::to_string);
+        let fields = &self.source.spec.provider.event;
+        let h = |name: &str| request.header(&[name]).map(str::to_string);
         let body_field = |p: &str| json.as_ref().and_then(|j| j.pointer(p)).and_then(scalar_text);
         let need_json = |what: &str| -> Result<&Value, Refusal> {
             json.as_ref()
                 .ok_or_else(|| Refusal::MalformedBody(format!("the body is not JSON, and {what} is read from it")))
         };
+        let text_at = |l: &Locator| match l {
+            Locator::Header(name) => h(name),
+            Locator::Body(p) => body_field(p),
+            Locator::Form(name) => form_field(body, name),
+        };
+        let first = |ls: &[Locator]| ls.iter().find_map(text_at);
 
         let id = match (&self.source.id, &self.source.id_header) {
             (Some(p), _) => Some(required_field(need_json("the id")?, p)?),
-            (None, Some(name)) => h(&[name.as_str()]),
-            (None, None) => match scheme {
-                Scheme::Stripe => Some(required_field(need_json("the id")?, "/id")?),
-                Scheme::Paddle | Scheme::Square => Some(required_field(need_json("the id")?, "/event_id")?),
-                Scheme::Standard => h(&["webhook-id", "svix-id"]),
-                Scheme::Github => h(&["x-github-delivery"]),
-                Scheme::Shopify => h(&["x-shopify-event-id", "shopify-event-id"])
-                    .or_else(|| h(&["x-shopify-webhook-id", "shopify-webhook-id"])),
-                Scheme::Slack => body_field("/event_id"),
-                Scheme::Twilio => h(&["i-twilio-idempotency-token"]),
-                Scheme::Mailgun => body_field("/event-data/id"),
-                Scheme::Discord | Scheme::Intercom => body_field("/id"),
-                Scheme::Linear => h(&["linear-delivery"]),
-                // SendGrid posts an array of events; Zoom sends no event id: the body hash.
-                Scheme::Sendgrid | Scheme::Zoom | Scheme::Hmac | Scheme::None => None,
+            (None, Some(name)) => h(name),
+            (None, None) if fields.id_required => match first(&fields.id) {
+                Some(id) => Some(id),
+                None => {
+                    let wanted = match fields.id.first() {
+                        Some(Locator::Body(p)) => p.clone(),
+                        Some(other) => other.to_string(),
+                        None => "the provider's id field".into(),
+                    };
+                    need_json("the id")?;
+                    return Err(Refusal::MalformedBody(format!(
+                        "the body has no usable value at {wanted}"
+                    )));
+                }
             },
+            (None, None) => first(&fields.id),
         };
         let id = id.unwrap_or_else(|| format!("sha256:{}", crate::signature::body_sha256_hex(body)));
         let dedupe_key = match &self.source.version {
@@ -135,51 +132,20 @@ impl WebhookIntake {
 
         let event_type = match (&self.source.event_type, &self.source.type_header) {
             (Some(p), _) => body_field(p),
-            (None, Some(name)) => h(&[name.as_str()]),
-            (None, None) => match scheme {
-                Scheme::Stripe | Scheme::Standard | Scheme::Square => body_field("/type"),
-                Scheme::Paddle => body_field("/event_type"),
-                Scheme::Github => h(&["x-github-event"]).map(|e| match body_field("/action") {
-                    Some(action) => format!("{e}.{action}"),
-                    None => e,
-                }),
-                Scheme::Shopify => h(&["x-shopify-topic", "shopify-topic"]),
-                Scheme::Slack => body_field("/event/type").or_else(|| body_field("/type")),
-                Scheme::Twilio => form_status(body),
-                Scheme::Mailgun => body_field("/event-data/event"),
-                Scheme::Discord => body_field("/type"),
-                Scheme::Zoom => body_field("/event"),
-                Scheme::Linear => body_field("/type").map(|t| match body_field("/action") {
-                    Some(action) => format!("{t}.{action}"),
-                    None => t,
-                }),
-                Scheme::Intercom => body_field("/topic"),
-                Scheme::Sendgrid | Scheme::Hmac | Scheme::None => None,
-            },
+            (None, Some(name)) => h(name),
+            (None, None) => first(&fields.event_type).map(|t| match fields.type_suffix.as_ref().and_then(text_at) {
+                Some(suffix) => format!("{t}.{suffix}"),
+                None => t,
+            }),
         };
 
+        let instant_at = |l: &Locator| match l {
+            Locator::Body(p) => json.as_ref().and_then(|j| j.pointer(p)).and_then(instant_ms),
+            Locator::Header(_) | Locator::Form(_) => text_at(l).and_then(|t| instant_ms(&Value::String(t))),
+        };
         let occurred_at = match &self.source.occurred_at {
             Some(p) => json.as_ref().and_then(|j| j.pointer(p)).and_then(instant_ms),
-            None => {
-                let ptr = match scheme {
-                    Scheme::Stripe => Some("/created"),
-                    Scheme::Paddle => Some("/occurred_at"),
-                    Scheme::Square => Some("/created_at"),
-                    Scheme::Slack => Some("/event_time"),
-                    Scheme::Mailgun => Some("/event-data/timestamp"),
-                    Scheme::Linear => Some("/createdAt"),
-                    Scheme::Intercom => Some("/created_at"),
-                    _ => None,
-                };
-                ptr.and_then(|p| json.as_ref()?.pointer(p))
-                    .and_then(instant_ms)
-                    .or_else(|| {
-                        (scheme == Scheme::Shopify)
-                            .then(|| h(&["x-shopify-triggered-at", "shopify-triggered-at"]))
-                            .flatten()
-                            .and_then(|t| instant_ms(&Value::String(t)))
-                    })
-            }
+            None => fields.occurred.iter().find_map(instant_at),
         };
 
         Ok(Accepted::Event(EventDraft {
@@ -201,14 +167,10 @@ fn required_field(json: &Value, pointer: &str) -> Result<String, Refusal> {
         .ok_or_else(|| Refusal::MalformedBody(format!("the body has no usable value at {pointer}")))
 }
 
-fn form_status(body: &[u8]) -> Option<String> {
-    let mut found = None;
-    for (k, v) in form_urlencoded::parse(body) {
-        if matches!(k.as_ref(), "MessageStatus" | "CallStatus" | "SmsStatus") && found.is_none() {
-            found = Some(v.into_owned());
-        }
-    }
-    found
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 #[cfg(test)]

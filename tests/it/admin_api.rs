@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use inlet::signature::SchemeSpec;
+use inlet::providers::SchemeSpec;
 use serde_json::Value;
 
 use crate::receiver::{Receiver, Reply};
@@ -75,7 +75,7 @@ to = ["failing"]
     ] {
         let body = format!(r#"{{"n":{n},"type":"{t}"}}"#);
         let headers = signed(
-            &SchemeSpec::Standard,
+            &SchemeSpec::named("standard"),
             SECRET,
             body.as_bytes(),
             now(),
@@ -323,7 +323,7 @@ async fn rejected_requests_are_listed_with_their_kind_and_no_signature() {
     let f = fixture().await;
     let body = br#"{"n":9}"#;
     let forged = signed(
-        &SchemeSpec::Standard,
+        &SchemeSpec::named("standard"),
         "whsec_d3Jvbmd3cm9uZ3dyb25n",
         body,
         now(),

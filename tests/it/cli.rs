@@ -24,7 +24,7 @@ fn stdout(o: &Output) -> String {
 
 #[test]
 fn verify_accepts_stripes_published_example_at_its_time_and_names_the_kind_otherwise() {
-    let body = concat!(env!("CARGO_MANIFEST_DIR"), "/src/signature/testdata/stripe_body.bin");
+    let body = concat!(env!("CARGO_MANIFEST_DIR"), "/src/providers/testdata/stripe_body.bin");
     let header = "Stripe-Signature: t=1533204620,v1=2220f87ef101a04665f11cdf770523143f875572008577fa0f20882ddb9cc3c7,v0=63f3a72374a733066c4be69ed7f8e5ac85c22c9f0a6a612ab9a025a9e4ee7eef";
     let ok = inlet(
         &[

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use inlet::signature::SchemeSpec;
+use inlet::providers::SchemeSpec;
 
 use crate::admin_api::{SECRET, TOKEN, fixture};
 use crate::support::{now, signed};
@@ -92,7 +92,7 @@ async fn tail_prints_new_events_as_they_arrive_and_says_it_reconnects_when_the_s
     // Give tail time to connect, then post.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let body = br#"{"n":42,"type":"order.created"}"#;
-    let headers = signed(&SchemeSpec::Standard, SECRET, body, now(), "msg_42", "");
+    let headers = signed(&SchemeSpec::named("standard"), SECRET, body, now(), "msg_42", "");
     let (status, answer) = f.app.post("shop", &headers, body).await;
     assert_eq!(status, 200);
     let id = answer["id"].as_str().expect("id").to_string();

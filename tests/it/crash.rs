@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use inlet::signature::SchemeSpec;
+use inlet::providers::SchemeSpec;
 use inlet::store::Store;
 use inlet::store::sqlite::SqliteStore;
 
@@ -19,7 +19,7 @@ const SECRET: &str = "whsec_crash_test_secret_9f1c";
 
 async fn send(client: &reqwest::Client, base: &str, secret: &str, body: &[u8]) -> Option<(u16, serde_json::Value)> {
     let mut req = client.post(format!("{base}/webhooks/stripe")).body(body.to_vec());
-    for (k, v) in signed(&SchemeSpec::Stripe, secret, body, now(), "", "") {
+    for (k, v) in signed(&SchemeSpec::named("stripe"), secret, body, now(), "", "") {
         req = req.header(k, v);
     }
     let resp = req.send().await.ok()?;
@@ -117,7 +117,7 @@ async fn no_secret_or_signature_appears_in_logs_or_rejected_records() {
     let mut signatures = Vec::new();
     for (i, secret) in [SECRET, "whsec_forger", SECRET].iter().enumerate() {
         let body = format!(r#"{{"id":"evt_s{i}","type":"charge.succeeded"}}"#);
-        let headers = signed(&SchemeSpec::Stripe, secret, body.as_bytes(), now(), "", "");
+        let headers = signed(&SchemeSpec::named("stripe"), secret, body.as_bytes(), now(), "", "");
         signatures.push(headers[0].1.split("v1=").nth(1).unwrap_or_default().to_string());
         let mut req = client
             .post(format!("{}/webhooks/stripe", child.ingest))

@@ -2,7 +2,7 @@
 //! replay as a POST that needs the page's CSRF token and the dashboard's own origin;
 //! everything from the payload escaped.
 
-use inlet::signature::SchemeSpec;
+use inlet::providers::SchemeSpec;
 
 use crate::admin_api::{SECRET, TOKEN, fixture};
 use crate::support::{now, signed};
@@ -168,7 +168,7 @@ async fn replay_from_the_event_page_needs_the_csrf_token_and_the_same_origin() {
 async fn a_payload_with_markup_is_shown_escaped() {
     let f = fixture().await;
     let body = br#"{"n":66,"type":"<script>alert(1)</script>"}"#;
-    let headers = signed(&SchemeSpec::Standard, SECRET, body, now(), "msg_66", "");
+    let headers = signed(&SchemeSpec::named("standard"), SECRET, body, now(), "msg_66", "");
     let (_, answer) = f.app.post("shop", &headers, body).await;
     let id = answer["id"].as_str().expect("id");
     let cookie = login(&f.app.admin).await;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use inlet::signature::SchemeSpec;
+use inlet::providers::SchemeSpec;
 
 use crate::receiver::{Receiver, Reply};
 use crate::support::{TestApp, now, signed};
@@ -38,7 +38,7 @@ async fn send(app: &TestApp, n: usize) -> Vec<String> {
         let (status, answer) = app
             .post(
                 "stripe",
-                &signed(&SchemeSpec::Stripe, "whsec_in", body.as_bytes(), now(), "", ""),
+                &signed(&SchemeSpec::named("stripe"), "whsec_in", body.as_bytes(), now(), "", ""),
                 body.as_bytes(),
             )
             .await;
@@ -261,7 +261,7 @@ async fn raw_format_forwards_the_body_byte_for_byte_without_signature_headers() 
     );
     let app = TestApp::spawn(&config).await;
     let body = b"{\n  \"id\": \"evt_raw\",   \"type\": \"x\"\n}\n";
-    let mut headers = signed(&SchemeSpec::Stripe, "whsec_in", body, now(), "", "");
+    let mut headers = signed(&SchemeSpec::named("stripe"), "whsec_in", body, now(), "", "");
     headers.push(("Content-Type".into(), "application/json; charset=utf-8".into()));
     app.post("stripe", &headers, body).await;
     let got = receiver.wait_for(1).await;
@@ -361,7 +361,7 @@ async fn send_one(app: &TestApp, key: &str) -> String {
     let (_, answer) = app
         .post(
             "stripe",
-            &signed(&SchemeSpec::Stripe, "whsec_in", body.as_bytes(), now(), "", ""),
+            &signed(&SchemeSpec::named("stripe"), "whsec_in", body.as_bytes(), now(), "", ""),
             body.as_bytes(),
         )
         .await;

@@ -5,7 +5,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use inlet::signature::SchemeSpec;
+use inlet::providers::SchemeSpec;
 
 use crate::receiver::Receiver;
 use crate::support::{Child, TestApp, now, signed, write_config};
@@ -34,7 +34,14 @@ to = ["out"]
 }
 
 async fn post(app: &TestApp, body: &str) -> String {
-    let headers = signed(&SchemeSpec::Standard, SECRET, body.as_bytes(), now(), "msg", "");
+    let headers = signed(
+        &SchemeSpec::named("standard"),
+        SECRET,
+        body.as_bytes(),
+        now(),
+        "msg",
+        "",
+    );
     let (status, answer) = app.post("shop", &headers, body.as_bytes()).await;
     assert_eq!(status, 200);
     answer["id"].as_str().expect("id").to_string()
@@ -240,7 +247,14 @@ to = ["out"]
     let mut request = reqwest::Client::new()
         .post(format!("{}/webhooks/shop", child.ingest))
         .body(payload);
-    for (k, v) in signed(&SchemeSpec::Standard, SECRET, payload.as_bytes(), now(), "msg_env", "") {
+    for (k, v) in signed(
+        &SchemeSpec::named("standard"),
+        SECRET,
+        payload.as_bytes(),
+        now(),
+        "msg_env",
+        "",
+    ) {
         request = request.header(k, v);
     }
     let answer: serde_json::Value = request.send().await.expect("answered").json().await.expect("JSON");

@@ -318,7 +318,7 @@ async fn readyz_fails_while_commits_fail_on_a_full_disk_and_recovers_when_space_
     for i in 0..200 {
         let b = body(i);
         let headers = crate::support::signed(
-            &inlet::signature::SchemeSpec::Stripe,
+            &inlet::providers::SchemeSpec::named("stripe"),
             "whsec_test",
             b.as_bytes(),
             now(),

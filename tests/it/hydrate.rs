@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use inlet::signature::SchemeSpec;
+use inlet::providers::SchemeSpec;
 use serde_json::json;
 
 use crate::provider::{FakeApi, Scripted};
@@ -47,7 +47,7 @@ async fn post_thin(app: &TestApp, id: &str) {
 
 /// Posts `body` signed, with `msg` as its webhook id; the stored event's id.
 async fn post_body(app: &TestApp, body: &str, msg: &str) -> String {
-    let headers = signed(&SchemeSpec::Standard, SECRET, body.as_bytes(), now(), msg, "");
+    let headers = signed(&SchemeSpec::named("standard"), SECRET, body.as_bytes(), now(), msg, "");
     let (status, answer) = app.post("shop", &headers, body.as_bytes()).await;
     assert_eq!(status, 200);
     answer["id"].as_str().expect("id").to_string()

@@ -10,7 +10,7 @@ use inlet::domain::{
     Claim, Completion, DeliveryKey, DestinationStats, EventFilter, EventPage, Ingested, NewEvent, PollState, PollWrite,
     PollWritten, RejectedPage, RejectedRequest, ReplaySelection, StoredEvent,
 };
-use inlet::signature::SchemeSpec;
+use inlet::providers::SchemeSpec;
 use inlet::store::sqlite::SqliteStore;
 use inlet::store::{Store, StoreError, WriteStats};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -204,7 +204,7 @@ async fn a_store_that_cannot_commit_answers_503_with_retry_after_and_never_2xx()
     });
     let app = TestApp::spawn_with_store(s, faulty.clone(), dir).await;
     let body = br#"{"id":"evt_d1","type":"t"}"#;
-    let headers = signed(&SchemeSpec::Stripe, "whsec_test", body, now(), "", "");
+    let headers = signed(&SchemeSpec::named("stripe"), "whsec_test", body, now(), "", "");
     for mode in [1, 2] {
         faulty.mode.store(mode, Ordering::SeqCst);
         let mut req = app
@@ -260,7 +260,14 @@ async fn a_destination_whose_circuit_is_open_costs_new_events_no_store_reads() {
     let app = TestApp::spawn_with_store(s, store.clone(), dir).await;
     let post = |i: usize| {
         let body = format!(r#"{{"id":"evt_open_{i}","type":"t"}}"#);
-        let headers = signed(&SchemeSpec::Stripe, "whsec_test", body.as_bytes(), now(), "", "");
+        let headers = signed(
+            &SchemeSpec::named("stripe"),
+            "whsec_test",
+            body.as_bytes(),
+            now(),
+            "",
+            "",
+        );
         let app = &app;
         async move {
             let (status, _) = app.post("stripe", &headers, body.as_bytes()).await;
@@ -298,7 +305,7 @@ async fn graceful_shutdown_commits_every_request_it_answered() {
     let client = app.client.clone();
     let sends = (0..200).map(|i| {
         let body = format!(r#"{{"id":"evt_g{i}","type":"t"}}"#).into_bytes();
-        let headers = signed(&SchemeSpec::Stripe, "whsec_test", &body, now(), "", "");
+        let headers = signed(&SchemeSpec::named("stripe"), "whsec_test", &body, now(), "", "");
         let (client, base) = (client.clone(), base.clone());
         tokio::spawn(async move {
             let mut req = client.post(format!("{base}/webhooks/stripe")).body(body);

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use inlet::signature::SchemeSpec;
+use inlet::providers::SchemeSpec;
 
 use crate::receiver::Receiver;
 use crate::support::{TestApp, now, signed};
@@ -77,11 +77,11 @@ to = ["metrics_app"]
     );
     let app = TestApp::spawn(&cfg).await;
     for (id, body) in [("m1", "{\"n\":1}"), ("m2", "{\"n\":2}"), ("m1", "{\"n\":1}")] {
-        let headers = signed(&SchemeSpec::Standard, SECRET, body.as_bytes(), now(), id, "");
+        let headers = signed(&SchemeSpec::named("standard"), SECRET, body.as_bytes(), now(), id, "");
         assert_eq!(app.post("metrics_src", &headers, body.as_bytes()).await.0, 200);
     }
     let forged = signed(
-        &SchemeSpec::Standard,
+        &SchemeSpec::named("standard"),
         "whsec_d3Jvbmd3cm9uZ3dyb25n",
         b"{}",
         now(),

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use inlet::signature::SchemeSpec;
+use inlet::providers::SchemeSpec;
 
 use crate::support::{TestApp, now, settings, signed};
 
@@ -62,7 +62,7 @@ async fn events_land_in_the_stream_with_their_headers_and_a_redelivery_is_dedupl
     for n in 1..=3 {
         let body = format!(r#"{{"n":{n},"type":"order.created"}}"#);
         let headers = signed(
-            &SchemeSpec::Standard,
+            &SchemeSpec::named("standard"),
             SECRET,
             body.as_bytes(),
             now(),
@@ -156,7 +156,7 @@ async fn a_stream_deleted_while_running_fails_the_attempt_naming_the_subject() {
     js.delete_stream(&stream_name).await.expect("stream deleted");
 
     let body = br#"{"n":1,"type":"order.created"}"#;
-    let headers = signed(&SchemeSpec::Standard, SECRET, body, now(), "gone1", "");
+    let headers = signed(&SchemeSpec::named("standard"), SECRET, body, now(), "gone1", "");
     let (status, answer) = app.post("shop", &headers, body).await;
     assert_eq!(status, 200);
     let id = answer["id"].as_str().expect("id").to_string();

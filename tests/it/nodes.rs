@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use inlet::signature::SchemeSpec;
+use inlet::providers::SchemeSpec;
 use inlet::store::Store;
 
 use crate::conformance::{drop_schema, postgres_store};
@@ -65,7 +65,7 @@ to = ["app"]
     for n in 0..total {
         let body = format!(r#"{{"n":{n}}}"#);
         let headers = signed(
-            &SchemeSpec::Standard,
+            &SchemeSpec::named("standard"),
             SECRET,
             body.as_bytes(),
             now(),
@@ -77,7 +77,7 @@ to = ["app"]
     }
     // The same webhook to the other node is a duplicate there too.
     let body = br#"{"n":0}"#;
-    let headers = signed(&SchemeSpec::Standard, SECRET, body, now(), "m0", "");
+    let headers = signed(&SchemeSpec::named("standard"), SECRET, body, now(), "m0", "");
     let (_, answer) = b.post("shop", &headers, body).await;
     assert_eq!(answer["duplicate"], true);
 
@@ -296,7 +296,7 @@ async fn an_event_taken_in_by_one_node_wakes_the_other_nodes_workers_at_once() {
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
     let body = br#"{"n":1}"#;
-    let headers = signed(&SchemeSpec::Standard, SECRET, body, now(), "n1", "");
+    let headers = signed(&SchemeSpec::named("standard"), SECRET, body, now(), "n1", "");
     let mut req = reqwest::Client::new()
         .post(format!("{a_base}/webhooks/shop"))
         .body(body.to_vec());

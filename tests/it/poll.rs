@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use inlet::signature::SchemeSpec;
+use inlet::providers::SchemeSpec;
 
 use inlet::sources::poll::RunStop;
 
@@ -282,7 +282,14 @@ dedupe_group = "items"
     api.wait_for_calls(1).await;
 
     let body = br#"{"id":"a","updated":100,"type":"item.updated"}"#;
-    let headers = signed(&SchemeSpec::Standard, STANDARD_SECRET, body, now(), "msg_a", "");
+    let headers = signed(
+        &SchemeSpec::named("standard"),
+        STANDARD_SECRET,
+        body,
+        now(),
+        "msg_a",
+        "",
+    );
     let (status, answer) = app.post("hook", &headers, body).await;
     assert_eq!((status, answer["duplicate"].as_bool()), (200, Some(false)));
     // The provider holds both; the webhook of "b" never came.
@@ -314,7 +321,14 @@ dedupe_group = "items"
 
     // The late webhook of "b" is a duplicate of what polling found.
     let body = br#"{"id":"b","updated":101,"type":"item.updated"}"#;
-    let headers = signed(&SchemeSpec::Standard, STANDARD_SECRET, body, now(), "msg_b", "");
+    let headers = signed(
+        &SchemeSpec::named("standard"),
+        STANDARD_SECRET,
+        body,
+        now(),
+        "msg_b",
+        "",
+    );
     let (status, answer) = app.post("hook", &headers, body).await;
     assert_eq!((status, answer["duplicate"].as_bool()), (200, Some(true)));
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -1,7 +1,8 @@
 //! The newer presets over HTTP: each accepts what its provider signs (with its id and type),
 //! refuses a forgery, and answers its handshake only when the handshake is signed.
 
-use inlet::signature::{SchemeSpec, Secret, SignInput, discord_public_key, sign, sign_body};
+use inlet::providers::{SchemeSpec, discord_public_key, sign, sign_body};
+use inlet::signature::{Secret, SignInput};
 use serde_json::json;
 
 use crate::support::{TestApp, now};
@@ -51,6 +52,7 @@ fn signed(spec: &SchemeSpec, secret: &str, body: &[u8], id: &str) -> Vec<(String
         at: now(),
         id,
         url: None,
+        headers: &[],
     };
     sign(spec, &Secret::new(secret), &input).expect("signs")
 }
@@ -67,13 +69,14 @@ async fn each_new_preset_accepts_its_providers_signature_with_its_id_and_type_an
     let linear = format!(r#"{{"action":"update","type":"Issue","webhookTimestamp":{ms},"data":{{"id":"i1"}}}}"#);
     let mailgun_plain = br#"{"event-data":{"id":"mg_ev_1","event":"delivered","timestamp":1800000000}}"#;
     let mailgun = sign_body(
-        &SchemeSpec::Mailgun,
+        &SchemeSpec::named("mailgun"),
         &Secret::new("mg-key"),
         &SignInput {
             body: mailgun_plain,
             at: now(),
             id: "tok_1",
             url: None,
+            headers: &[],
         },
     )
     .expect("signed body");
@@ -88,7 +91,7 @@ async fn each_new_preset_accepts_its_providers_signature_with_its_id_and_type_an
     let cases = vec![
         case(
             "mailgun",
-            SchemeSpec::Mailgun,
+            SchemeSpec::named("mailgun"),
             "mg-key",
             mailgun.clone(),
             "mg_ev_1",
@@ -96,7 +99,7 @@ async fn each_new_preset_accepts_its_providers_signature_with_its_id_and_type_an
         ),
         case(
             "discord",
-            SchemeSpec::Discord,
+            SchemeSpec::named("discord"),
             DISCORD_SEED,
             br#"{"id":"int_1","type":2}"#.to_vec(),
             "int_1",
@@ -104,7 +107,7 @@ async fn each_new_preset_accepts_its_providers_signature_with_its_id_and_type_an
         ),
         case(
             "linear",
-            SchemeSpec::Linear,
+            SchemeSpec::named("linear"),
             "lin-secret",
             linear.into_bytes(),
             "del_1",
@@ -112,7 +115,7 @@ async fn each_new_preset_accepts_its_providers_signature_with_its_id_and_type_an
         ),
         case(
             "intercom",
-            SchemeSpec::Intercom,
+            SchemeSpec::named("intercom"),
             "ic-secret",
             br#"{"id":"notif_1","topic":"conversation.user.created","created_at":1800000000}"#.to_vec(),
             "notif_1",
@@ -120,7 +123,7 @@ async fn each_new_preset_accepts_its_providers_signature_with_its_id_and_type_an
         ),
         case(
             "zoom",
-            SchemeSpec::Zoom,
+            SchemeSpec::named("zoom"),
             "zoom-new",
             br#"{"event":"meeting.started","event_ts":1800000000000}"#.to_vec(),
             "",
@@ -165,10 +168,10 @@ async fn each_new_preset_accepts_its_providers_signature_with_its_id_and_type_an
 async fn discords_ping_is_answered_with_type_1_only_when_signed_and_is_not_stored() {
     let app = TestApp::spawn(&config()).await;
     let ping = br#"{"id":"ping_1","type":1,"application_id":"app"}"#;
-    let headers = signed(&SchemeSpec::Discord, DISCORD_SEED, ping, "");
+    let headers = signed(&SchemeSpec::named("discord"), DISCORD_SEED, ping, "");
     let (status, answer) = app.post("discord", &headers, ping).await;
     assert_eq!((status, answer), (200, json!({ "type": 1 })));
-    let forged = signed(&SchemeSpec::Discord, &"11".repeat(32), ping, "");
+    let forged = signed(&SchemeSpec::named("discord"), &"11".repeat(32), ping, "");
     let (status, answer) = app.post("discord", &forged, ping).await;
     assert_eq!((status, answer["error"].as_str()), (401, Some("invalid_signature")));
     assert!(app.stored().await.is_empty(), "handshakes are not events");
@@ -179,7 +182,7 @@ async fn discords_ping_is_answered_with_type_1_only_when_signed_and_is_not_store
 async fn zooms_url_validation_is_answered_with_the_token_hmac_only_when_signed() {
     let app = TestApp::spawn(&config()).await;
     let body = br#"{"event":"endpoint.url_validation","payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1}"#;
-    let headers = signed(&SchemeSpec::Zoom, "zoom-new", body, "");
+    let headers = signed(&SchemeSpec::named("zoom"), "zoom-new", body, "");
     let (status, answer) = app.post("zoom", &headers, body).await;
     assert_eq!(status, 200);
     assert_eq!(answer["plainToken"], "qgg8vlvZRS6UYooatFL8Aw");
@@ -194,7 +197,7 @@ async fn zooms_url_validation_is_answered_with_the_token_hmac_only_when_signed()
         expected.as_str(),
         "keyed with the secret that signed"
     );
-    let forged = signed(&SchemeSpec::Zoom, "not-the-secret", body, "");
+    let forged = signed(&SchemeSpec::named("zoom"), "not-the-secret", body, "");
     let (status, answer) = app.post("zoom", &forged, body).await;
     assert_eq!((status, answer["error"].as_str()), (401, Some("invalid_signature")));
     assert!(app.stored().await.is_empty());

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use inlet::signature::SchemeSpec;
+use inlet::providers::SchemeSpec;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
@@ -98,7 +98,7 @@ fn order_body(key: &str, seq: i64) -> Vec<u8> {
 }
 
 async fn post(app: &TestApp, body: &[u8]) -> serde_json::Value {
-    let headers = signed(&SchemeSpec::Standard, SECRET, body, now(), "msg", "");
+    let headers = signed(&SchemeSpec::named("standard"), SECRET, body, now(), "msg", "");
     let (status, answer) = app.post("orders", &headers, body).await;
     assert_eq!(status, 200, "{answer}");
     answer

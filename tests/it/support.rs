@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use inlet::App;
 use inlet::config::Settings;
-use inlet::signature::{SchemeSpec, Secret, SignInput, sign};
+use inlet::providers::{SchemeSpec, sign};
+use inlet::signature::{Secret, SignInput};
 use inlet::store::Store;
 use inlet::store::sqlite::SqliteStore;
 use tokio_util::sync::CancellationToken;
@@ -185,6 +186,7 @@ pub fn signed(spec: &SchemeSpec, secret: &str, body: &[u8], at: i64, id: &str, u
             at,
             id,
             url: Some(url),
+            headers: &[],
         },
     )
     .expect("signs")
@@ -201,7 +203,7 @@ pub fn standard_post(
     id: &str,
 ) -> reqwest::RequestBuilder {
     let mut req = client.post(format!("{base}/webhooks/{source}")).body(body.to_vec());
-    for (k, v) in signed(&SchemeSpec::Standard, secret, body, now(), id, "") {
+    for (k, v) in signed(&SchemeSpec::named("standard"), secret, body, now(), id, "") {
         req = req.header(k, v);
     }
     req

@@ -26,7 +26,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
                 "name": name,
                 "kind": "webhook",
                 "dedupe_group": w.dedupe_group,
-                "scheme": w.spec.scheme().as_str(),
+                "scheme": w.spec.name(),
                 "path": format!("/webhooks/{name}"),
             }),
             SourceSettings::Poll(p) => {

@@ -1,0 +1,158 @@
+//! What a template-HMAC provider signs, as its provider file spells it: `"{t}.{body}"`,
+//! `"v0:{t}:{body}"`, `"{url}{body}"`, `"{header:webhook-id}{t}{body}"`. A [`Template`] is
+//! parsed once when the provider files load, then rendered into byte parts for each
+//! request; rendering never copies the body. Owns only the syntax: which values fill the
+//! placeholders is the caller's (`hmac.rs`).
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+
+/// One piece of a signed message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// Bytes written as they are.
+    Literal(Vec<u8>),
+    /// The raw request body.
+    Body,
+    /// The signed timestamp, exactly as the request carried it.
+    Timestamp,
+    /// The URL the provider called (the source's public URL).
+    Url,
+    /// The request method (`POST`).
+    Method,
+    /// A request header's value (name lowercase).
+    Header(String),
+}
+
+/// A parsed signing template.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct Template(pub Vec<Part>);
+
+impl Default for Template {
+    /// The body alone, what most providers sign.
+    fn default() -> Self {
+        Template(vec![Part::Body])
+    }
+}
+
+impl TryFrom<String> for Template {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let mut parts = Vec::new();
+        let mut rest = text.as_str();
+        while !rest.is_empty() {
+            let Some(open) = rest.find('{') else {
+                parts.push(Part::Literal(rest.as_bytes().to_vec()));
+                break;
+            };
+            if open > 0 {
+                parts.push(Part::Literal(rest.as_bytes()[..open].to_vec()));
+            }
+            let close = rest[open..]
+                .find('}')
+                .ok_or_else(|| format!("template {text:?}: a {{ without its }}"))?;
+            let name = &rest[open + 1..open + close];
+            parts.push(match name {
+                "body" => Part::Body,
+                "t" => Part::Timestamp,
+                "url" => Part::Url,
+                "method" => Part::Method,
+                other => match other.strip_prefix("header:") {
+                    Some(h) if !h.is_empty() => Part::Header(h.to_ascii_lowercase()),
+                    _ => return Err(format!("template {text:?}: unknown placeholder {{{other}}}")),
+                },
+            });
+            rest = &rest[open + close + 1..];
+        }
+        if !parts.contains(&Part::Body) {
+            return Err(format!("template {text:?} does not sign the body"));
+        }
+        Ok(Template(parts))
+    }
+}
+
+/// The values a template is filled with; a missing one is the caller's error to report.
+pub struct Values<'a> {
+    pub body: &'a [u8],
+    pub timestamp: Option<&'a str>,
+    pub url: Option<&'a str>,
+    pub method: &'a str,
+    pub header: &'a dyn Fn(&str) -> Option<Cow<'a, str>>,
+}
+
+/// What a template needed and did not get.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    Timestamp,
+    Url,
+    Header(String),
+}
+
+impl Template {
+    pub fn needs_url(&self) -> bool {
+        self.0.contains(&Part::Url)
+    }
+
+    pub fn signs_timestamp(&self) -> bool {
+        self.0.contains(&Part::Timestamp)
+    }
+
+    /// The header names the template reads.
+    pub fn headers(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().filter_map(|p| match p {
+            Part::Header(h) => Some(h.as_str()),
+            Part::Literal(_) | Part::Body | Part::Timestamp | Part::Url | Part::Method => None,
+        })
+    }
+
+    /// The message as byte slices, in order (the body is borrowed, not copied).
+    pub fn render<'a>(&'a self, v: &Values<'a>) -> Result<Vec<Cow<'a, [u8]>>, Missing> {
+        self.0
+            .iter()
+            .map(|p| {
+                Ok(match p {
+                    Part::Literal(b) => Cow::Borrowed(b.as_slice()),
+                    Part::Body => Cow::Borrowed(v.body),
+                    Part::Timestamp => Cow::Borrowed(v.timestamp.ok_or(Missing::Timestamp)?.as_bytes()),
+                    Part::Url => Cow::Borrowed(v.url.ok_or(Missing::Url)?.as_bytes()),
+                    Part::Method => Cow::Borrowed(v.method.as_bytes()),
+                    Part::Header(h) => match (v.header)(h).ok_or_else(|| Missing::Header(h.clone()))? {
+                        Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+                        Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_parses_into_literals_and_placeholders() {
+        let t = Template::try_from("v0:{t}:{body}".to_string()).expect("parses");
+        assert_eq!(
+            t.0,
+            vec![
+                Part::Literal(b"v0:".to_vec()),
+                Part::Timestamp,
+                Part::Literal(b":".to_vec()),
+                Part::Body
+            ]
+        );
+        let h = Template::try_from("{header:Webhook-Id}{t}{body}".to_string()).expect("parses");
+        assert_eq!(h.0[0], Part::Header("webhook-id".into()));
+    }
+
+    #[test]
+    fn a_template_without_the_body_or_with_an_unknown_placeholder_is_refused() {
+        assert!(Template::try_from("{t}".to_string()).is_err());
+        assert!(Template::try_from("{when}.{body}".to_string()).is_err());
+        assert!(Template::try_from("{body".to_string()).is_err());
+    }
+}
