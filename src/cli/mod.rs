@@ -1,10 +1,13 @@
 //! The command line: `serve`, `check`, `init`, the offline signature tools `verify`,
-//! `sign` and `send`, and the admin-client commands (`sources`, `destinations`, `events`, `replay`, `tail`). Parsing lives here; each command's work is in its own file and calls
-//! into the library like any other user of it.
+//! `sign` and `send`, the provider commands `providers` and `trigger`, and the admin-client
+//! commands (`sources`, `destinations`, `events`, `replay`, `tail`). Parsing lives here;
+//! each command's work is in its own file and calls into the library like any other user
+//! of it.
 
 mod admin;
 mod events;
 mod gateway;
+mod providers;
 mod tools;
 
 use std::path::PathBuf;
@@ -50,6 +53,49 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Follow new events and delivery outcomes live; reconnects (admin API).
     Tail(TailArgs),
+    /// The providers inlet verifies: list, or show one with a sample config.
+    Providers(ProvidersArgs),
+    /// Send a provider's sample event, signed as the provider signs, to a source.
+    Trigger(TriggerArgs),
+}
+
+#[derive(Args)]
+pub struct ProvidersArgs {
+    #[command(subcommand)]
+    pub action: Option<ProvidersAction>,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print the Markdown table README.md carries.
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+#[derive(Subcommand)]
+pub enum ProvidersAction {
+    /// One provider: what it verifies, where its id and type are, its handshakes and
+    /// trigger events, and a sample source config.
+    Show { name: String },
+}
+
+#[derive(Args)]
+pub struct TriggerArgs {
+    /// The provider (`inlet trigger --list` names them with their events).
+    pub provider: Option<String>,
+    /// The sample event, e.g. charge.succeeded.
+    pub event: Option<String>,
+    /// Where to POST (default: this config's webhook source of that provider).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// The secret to sign with (default: that source's first secret).
+    #[arg(long)]
+    pub secret: Option<String>,
+    /// Override a field of the sample's JSON body: /pointer=value; repeat as needed.
+    #[arg(long)]
+    pub set: Vec<String>,
+    /// List every provider's sample events.
+    #[arg(long)]
+    pub list: bool,
 }
 
 #[derive(Args)]
@@ -156,8 +202,7 @@ pub enum SourcesAction {
 /// The scheme settings shared by `verify`, `sign` and `send`.
 #[derive(Args, Clone)]
 pub struct SchemeArgs {
-    /// stripe, standard, github, shopify, slack, twilio, paddle, square, sendgrid, mailgun,
-    /// discord, zoom, linear, intercom, hmac or none.
+    /// A provider name (`inlet providers` lists them), hmac or none.
     #[arg(long)]
     pub scheme: Option<String>,
     /// A secret; repeat for rotation (verify: any may match).
@@ -250,5 +295,7 @@ pub fn main() -> ExitCode {
         Command::Events(args) => events::events(&cli.config, args),
         Command::Replay(args) => events::replay(&cli.config, args),
         Command::Tail(args) => events::tail(&cli.config, args),
+        Command::Providers(args) => providers::providers(args),
+        Command::Trigger(args) => providers::trigger(&cli.config, args),
     }
 }

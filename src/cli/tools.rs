@@ -14,7 +14,7 @@ use crate::providers::SchemeSpec;
 use crate::signature::{Family, HmacSpec, Secret, SignInput};
 use crate::sources::{Accepted, Refusal, WebhookIntake};
 
-fn usage(message: impl std::fmt::Display) -> ExitCode {
+pub(super) fn usage(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(2)
 }
@@ -229,6 +229,12 @@ pub fn send(args: SendArgs) -> ExitCode {
         Ok(p) => p,
         Err(e) => return usage(e),
     };
+    post(&args.target, headers, extra, body)
+}
+
+/// POSTs `body` with `headers` (and `extra`) to `target` and prints the answer like
+/// `inlet send`: status line, then the body. Exit 0 on a 2xx.
+pub(super) fn post(target: &str, headers: Vec<(String, String)>, extra: HeaderMap, body: Vec<u8>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => return usage(e),
@@ -241,7 +247,7 @@ pub fn send(args: SendArgs) -> ExitCode {
             Ok(c) => c,
             Err(e) => return usage(e),
         };
-        let mut request = client.post(&args.target).body(body).headers(extra);
+        let mut request = client.post(target).body(body).headers(extra);
         for (name, value) in headers {
             request = request.header(name, value);
         }
@@ -258,7 +264,7 @@ pub fn send(args: SendArgs) -> ExitCode {
                 }
             }
             Err(e) => {
-                eprintln!("error: cannot reach {}: {e}", args.target);
+                eprintln!("error: cannot reach {}: {e}", target);
                 ExitCode::FAILURE
             }
         }

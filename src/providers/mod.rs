@@ -10,6 +10,7 @@ mod fields;
 mod registry;
 mod sample;
 mod scheme;
+mod table;
 
 use serde::Deserialize;
 
@@ -19,6 +20,7 @@ pub use fields::{Fields, Locator};
 pub use registry::{Registry, file_text, find, registry};
 pub use sample::{Rendered, Sample, SampleError, render};
 pub use scheme::{SchemeSpec, example_keys};
+pub use table::{markdown, verifies};
 
 /// One provider, as its file says.
 #[derive(Debug, Deserialize)]

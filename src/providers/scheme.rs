@@ -103,7 +103,10 @@ impl SchemeSpec {
         let mut headers = signature::sign(&self.family, secret, input)?;
         if let Some(name) = self.provider.event.id_header()
             && !input.id.is_empty()
-            && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
+            && !headers
+                .iter()
+                .chain(input.headers)
+                .any(|(k, _)| k.eq_ignore_ascii_case(name))
         {
             headers.push((name.to_string(), input.id.to_string()));
         }

@@ -174,4 +174,6 @@ fn form_field(body: &[u8], name: &str) -> Option<String> {
 }
 
 #[cfg(test)]
+mod samples;
+#[cfg(test)]
 mod tests;

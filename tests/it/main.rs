@@ -24,6 +24,8 @@
 //! - `nodes`: two nodes on one PostgreSQL database (INLET_TEST_POSTGRES; else skipped).
 //! - `takeover`: heartbeats: a killed node's work taken over within node_timeout + 5 s, a graceful stop at once.
 //! - `cli`: `verify`, `sign`, `check`, `init` as a user runs them.
+//! - `trigger`: `inlet trigger` sends every provider's samples and the gateway accepts each; `inlet providers`.
+//! - `handshakes`: GET challenges (Meta, X, Dropbox) and signed POST handshakes (Twitch, Xero), never stored.
 
 mod admin_api;
 mod browsers;
@@ -34,6 +36,7 @@ mod crash;
 mod dashboard;
 mod delivery;
 mod destinations;
+mod handshakes;
 mod hostile;
 mod hydrate;
 mod ingest;
@@ -50,3 +53,4 @@ mod routing;
 mod sources_api;
 mod support;
 mod takeover;
+mod trigger;

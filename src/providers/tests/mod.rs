@@ -14,7 +14,7 @@ use ::http::{HeaderMap, HeaderName, HeaderValue};
 pub(super) use super::*;
 pub(super) use crate::signature::{
     Algorithm, Encoding, ErrorKind, Family, HmacSpec, KeyForm, MAX_CANDIDATES, MAX_SIGNATURE_HEADER, Request, Secret,
-    SignInput, b64, check_window, mac,
+    SignInput, TimeSource, Undecodable, b64, check_window, mac,
 };
 
 pub(super) fn headers(pairs: &[(&str, &str)]) -> HeaderMap {

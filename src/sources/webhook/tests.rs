@@ -6,7 +6,7 @@ use super::*;
 use crate::providers::{SchemeSpec, sign};
 use crate::signature::{Secret, SignInput};
 
-fn source(spec: SchemeSpec) -> WebhookSource {
+pub(super) fn source(spec: SchemeSpec) -> WebhookSource {
     WebhookSource {
         name: "src".into(),
         spec,
