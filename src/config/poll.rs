@@ -100,12 +100,7 @@ pub struct CursorSettings {
     pub unit: CursorUnit,
 }
 
-/// What a numeric cursor counts, for `lookback`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CursorUnit {
-    Seconds,
-    Millis,
-}
+pub use crate::domain::CursorUnit;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pagination {
@@ -297,7 +292,7 @@ fn cursor(raw: RawCursor, at: &dyn Fn(&str) -> String) -> Result<CursorSettings,
     let lookback = raw.lookback.map_or(Duration::ZERO, |d| d.0);
     if !lookback.is_zero()
         && let Some(v) = &initial
-        && crate::sources::poll::CursorValue::new(v.clone())
+        && crate::domain::CursorValue::new(v.clone())
             .moved_back(lookback, unit)
             .is_none()
     {

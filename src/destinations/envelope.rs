@@ -29,12 +29,7 @@ struct Envelope<'a> {
     state_status: Option<u16>,
 }
 
-/// RFC 3339 UTC with milliseconds, `Z`.
-pub fn rfc3339_ms(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+pub use crate::domain::rfc3339_ms;
 
 fn rfc3339(ms: i64) -> String {
     let format = if ms % 1000 == 0 {

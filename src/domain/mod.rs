@@ -3,6 +3,7 @@
 //! Pure data and pure functions; no I/O and no framework types.
 
 pub mod compare;
+mod cursor;
 mod delivery;
 mod event;
 pub mod mask;
@@ -10,7 +11,9 @@ mod poll;
 mod query;
 mod retry;
 pub mod template;
+mod time;
 
+pub use cursor::{CursorUnit, CursorValue};
 pub use delivery::{
     AttemptRecord, Claim, Completion, DeliveryKey, DeliveryState, DeliveryView, DestinationStats, Hydrated, OrderSlot,
     PendingDelivery, stale_reason,
@@ -23,3 +26,4 @@ pub use mask::mask_url;
 pub use poll::{CursorCommit, POLL_STATE_COLUMNS, PollCounts, PollState, PollWrite, PollWritten, RunEnd};
 pub use query::{EventFilter, EventPage, EventStatus, EventSummary, RejectedPage, ReplaySelection, page_of};
 pub use retry::{MAX_RETRY_AFTER, NextStep, Outcome, next_step, parse_retry_after};
+pub use time::rfc3339_ms;

@@ -107,7 +107,19 @@ async fn handle(state: AppState, source: String, request: Request, request_id: &
     let now = chrono::Utc::now();
     let draft = match intake.accept(&parts.headers, &body, url.as_deref(), now.timestamp()) {
         Ok(Accepted::Event(draft)) => draft,
-        Ok(Accepted::Handshake(answer)) => return handshake(answer),
+        Ok(Accepted::Handshake(mut answer)) => {
+            if let Some((name, value)) = answer.reveal.take() {
+                // The provider's setup secret, for the operator to read on the admin API.
+                state.store.record_rejected(RejectedRequest {
+                    source: source.clone(),
+                    error: "handshake_secret".into(),
+                    at: chrono::Utc::now().timestamp_millis(),
+                    headers: vec![(name.to_string(), value)],
+                    body_size: body.len() as u64,
+                });
+            }
+            return handshake(answer);
+        }
         Err(refusal) => {
             reject(refusal.code(), body.len() as u64);
             count("rejected");

@@ -65,6 +65,12 @@ pub enum Handshake {
     TwitchCallbackVerification,
     /// Xero's intent to receive: a signed request with no events → 200, empty.
     XeroIntentToReceive,
+    /// Asana: an unsigned POST with `X-Hook-Secret` → 200 with the same header; the
+    /// secret is kept as a `handshake_secret` record for the operator to configure.
+    AsanaHookSecret,
+    /// Notion: an unsigned POST `{"verification_token": …}` → 200; the token is kept as
+    /// a `handshake_secret` record for the operator to paste into Notion and configure.
+    NotionVerificationToken,
     /// Meta: `GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…` → the challenge
     /// when the token is the source's `verify_token`.
     MetaVerifyToken,
@@ -82,6 +88,8 @@ impl Handshake {
             Handshake::ZoomUrlValidation => "zoom_url_validation",
             Handshake::TwitchCallbackVerification => "twitch_callback_verification",
             Handshake::XeroIntentToReceive => "xero_intent_to_receive",
+            Handshake::AsanaHookSecret => "asana_hook_secret",
+            Handshake::NotionVerificationToken => "notion_verification_token",
             Handshake::MetaVerifyToken => "meta_verify_token",
             Handshake::XCrc => "x_crc",
             Handshake::ChallengeEcho => "challenge_echo",
@@ -96,7 +104,9 @@ impl Handshake {
             | Handshake::DiscordPing
             | Handshake::ZoomUrlValidation
             | Handshake::TwitchCallbackVerification
-            | Handshake::XeroIntentToReceive => false,
+            | Handshake::XeroIntentToReceive
+            | Handshake::AsanaHookSecret
+            | Handshake::NotionVerificationToken => false,
         }
     }
 }

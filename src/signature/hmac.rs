@@ -2,193 +2,15 @@
 //! a [`Template`] (the body, a signed timestamp, the URL, other headers). Stripe, Slack,
 //! Paddle, GitHub, Shopify, Square, Zoom, Linear and most providers are this family with
 //! other parameters; the generic `hmac` scheme is too, from the source's own settings.
-//! Owns how the header value is read ([`ValueFormat`]), where the timestamp comes from,
-//! and the KIND of each failure; which provider uses which parameters is its file's.
+//! Owns how a request is checked against the parameters (`hmac_params.rs`): reading the
+//! header value, the timestamp, the message, and the KIND of each failure; which provider
+//! uses which parameters is its file's.
 
-use std::borrow::Cow;
-
-use serde::Deserialize;
-
-use super::mac::{self, b64};
-use super::template::{Missing, Template, Values};
-use super::timestamp::{TimeSource, TimestampSpec};
+pub use super::hmac_params::{Algorithm, Encoding, HmacParams, KeyForm, Pairs, Undecodable};
+use super::mac;
+use super::template::{Missing, Values};
+use super::timestamp::TimeSource;
 use super::{ErrorKind, KeyError, MAX_CANDIDATES, Request, Secret, SignInput, Verifier, VerifyError, check_window};
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Algorithm {
-    #[default]
-    Sha256,
-    Sha1,
-    Sha512,
-}
-
-impl Algorithm {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "sha256" => Some(Algorithm::Sha256),
-            "sha1" => Some(Algorithm::Sha1),
-            "sha512" => Some(Algorithm::Sha512),
-            _ => None,
-        }
-    }
-
-    fn compute(self) -> fn(&[u8], &[&[u8]]) -> Vec<u8> {
-        match self {
-            Algorithm::Sha256 => mac::sha256,
-            Algorithm::Sha1 => mac::sha1,
-            Algorithm::Sha512 => mac::sha512,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Encoding {
-    #[default]
-    Hex,
-    Base64,
-}
-
-impl Encoding {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "hex" => Some(Encoding::Hex),
-            "base64" => Some(Encoding::Base64),
-            _ => None,
-        }
-    }
-
-    fn decode(self, text: &str) -> Option<Vec<u8>> {
-        match self {
-            Encoding::Hex => hex::decode(text.trim()).ok(),
-            Encoding::Base64 => b64::decode(text),
-        }
-    }
-
-    fn encode(self, raw: &[u8]) -> String {
-        match self {
-            Encoding::Hex => hex::encode(raw),
-            Encoding::Base64 => b64::encode(raw),
-        }
-    }
-}
-
-/// How the secret text becomes the HMAC key.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KeyForm {
-    /// The secret's UTF-8 bytes, as most providers use it.
-    #[default]
-    Text,
-    /// The secret is base64 and the key is what it decodes to.
-    Base64,
-}
-
-/// What a signature value that does not decode reads as: the provider's SDK decides.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Undecodable {
-    /// The SDK compares encoded strings: a value that does not decode simply does not match.
-    #[default]
-    InvalidSignature,
-    /// The SDK refuses the header first.
-    MalformedHeader,
-}
-
-/// How the signature header's value carries its signatures.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Pairs {
-    /// Between the `key=value` elements (`,` Stripe, `;` Paddle, `, ` WorkOS).
-    #[serde(default = "comma")]
-    pub separator: String,
-    /// The key of a signature element (`v1`, `h1`); several may be present.
-    pub signature: String,
-    /// Keys of versions the provider retired: alone, they read `no_supported_scheme`.
-    #[serde(default)]
-    pub retired: Vec<String>,
-}
-
-fn comma() -> String {
-    ",".into()
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum ValueFormat {
-    /// The whole value, after an optional prefix (`sha256=`), is one signature.
-    #[default]
-    Plain,
-    /// `key=value` elements, as `t=…,v1=…`.
-    Pairs(Pairs),
-}
-
-/// A template-HMAC provider's parameters, as its file gives them.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HmacParams {
-    /// The signature header (any case).
-    pub header: String,
-    /// Other spellings of the same header, tried in order after `header`.
-    #[serde(default)]
-    pub aliases: Vec<String>,
-    /// Text before the signature (`sha256=`); a value without it is `malformed_header`.
-    #[serde(default)]
-    pub prefix: Option<String>,
-    #[serde(default)]
-    pub pairs: Option<Pairs>,
-    #[serde(default)]
-    pub message: Template,
-    #[serde(default)]
-    pub algorithm: Algorithm,
-    #[serde(default)]
-    pub encoding: Encoding,
-    #[serde(default)]
-    pub key: KeyForm,
-    #[serde(default)]
-    pub timestamp: Option<TimestampSpec>,
-    #[serde(default)]
-    pub undecodable: Undecodable,
-    /// A retired header still sent by old integrations (GitHub's SHA-1 `X-Hub-Signature`):
-    /// checked only when the source allows it, else `no_supported_scheme`.
-    #[serde(default)]
-    pub legacy: Option<Box<HmacParams>>,
-}
-
-impl HmacParams {
-    pub fn format(&self) -> ValueFormat {
-        self.pairs.clone().map(ValueFormat::Pairs).unwrap_or_default()
-    }
-
-    /// Every header name (lowercase) that carries a signature.
-    pub fn signature_headers(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::iter::once(&self.header)
-            .chain(&self.aliases)
-            .map(|h| h.to_ascii_lowercase())
-            .collect();
-        if let Some(l) = &self.legacy {
-            names.extend(l.signature_headers());
-        }
-        names
-    }
-
-    pub fn needs_url(&self) -> bool {
-        self.message.needs_url()
-    }
-
-    fn keys(&self, secrets: &[Secret]) -> Result<Vec<Vec<u8>>, KeyError> {
-        secrets
-            .iter()
-            .map(|s| match self.key {
-                KeyForm::Text => Ok(s.expose().as_bytes().to_vec()),
-                KeyForm::Base64 => b64::decode(s.expose()).ok_or_else(|| KeyError::Key {
-                    scheme: "hmac",
-                    why: "the secret is not base64".into(),
-                }),
-            })
-            .collect()
-    }
-}
 
 pub struct HmacVerifier {
     params: HmacParams,
@@ -217,10 +39,10 @@ impl HmacVerifier {
 impl Verifier for HmacVerifier {
     fn verify(&self, req: &Request<'_>, now: i64) -> Result<(), VerifyError> {
         let p = &self.params;
-        let names: Vec<&str> = std::iter::once(p.header.as_str())
-            .chain(p.aliases.iter().map(String::as_str))
-            .collect();
-        match (req.header(&names), &p.legacy) {
+        let value = std::iter::once(&p.header)
+            .chain(&p.aliases)
+            .find_map(|name| req.header(&[name.as_str()]));
+        match (value, &p.legacy) {
             (Some(value), _) => check(p, &self.keys, value, req, now, self.window),
             (None, Some(legacy)) => match req.header(&[legacy.header.as_str()]) {
                 Some(value) if self.allow_legacy => check(legacy, &self.legacy_keys, value, req, now, self.window),
@@ -313,7 +135,7 @@ fn check(
     if sigs.is_empty() && p.undecodable == Undecodable::MalformedHeader {
         return Err(VerifyError::malformed(&p.header, "the signature does not decode"));
     }
-    let header = |name: &str| req.header(&[name]).map(Cow::Borrowed);
+    let header = |name: &str| req.header(&[name]);
     let values = Values {
         body: req.body,
         timestamp: stamp.as_ref().map(|s| s.text),
@@ -329,8 +151,7 @@ fn check(
         Missing::Header(h) => VerifyError::missing(&h),
         Missing::Timestamp => VerifyError::new(ErrorKind::InvalidTimestamp, "no timestamp to verify"),
     })?;
-    let parts: Vec<&[u8]> = parts.iter().map(|c| c.as_ref()).collect();
-    if !mac::any_key_signed(keys, &parts, &sigs, p.algorithm.compute()) {
+    if !mac::any_key_signed(keys, parts.parts(), &sigs, p.algorithm.compute()) {
         return Err(VerifyError::mismatch());
     }
     match (&p.timestamp, stamp) {
@@ -355,7 +176,7 @@ pub fn sign(p: &HmacParams, secret: &Secret, input: &SignInput<'_>) -> Result<Ve
             .headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| Cow::Owned(v.clone()))
+            .map(|(_, v)| v.as_str())
     };
     let values = Values {
         body: input.body,
@@ -375,8 +196,7 @@ pub fn sign(p: &HmacParams, secret: &Secret, input: &SignInput<'_>) -> Result<Ve
             why: "the template signs a timestamp and the provider names none".into(),
         },
     })?;
-    let parts: Vec<&[u8]> = parts.iter().map(|c| c.as_ref()).collect();
-    let sig = p.encoding.encode(&(p.algorithm.compute())(&key, &parts));
+    let sig = p.encoding.encode(&(p.algorithm.compute())(&key, parts.parts()));
     let prefix = p.prefix.as_deref().unwrap_or("");
     let mut headers = Vec::new();
     let value = match (&p.pairs, p.timestamp.as_ref().map(|t| &t.source), &stamp) {

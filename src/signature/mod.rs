@@ -13,6 +13,7 @@ mod ed25519;
 mod family;
 mod hmac;
 mod hmac_generic;
+mod hmac_params;
 mod keys;
 pub mod mac;
 mod mailgun;

@@ -4,8 +4,6 @@
 //! request; rendering never copies the body. Owns only the syntax: which values fill the
 //! placeholders is the caller's (`hmac.rs`).
 
-use std::borrow::Cow;
-
 use serde::Deserialize;
 
 /// One piece of a signed message.
@@ -70,17 +68,35 @@ impl TryFrom<String> for Template {
         if !parts.contains(&Part::Body) {
             return Err(format!("template {text:?} does not sign the body"));
         }
+        if parts.len() > MAX_PARTS {
+            return Err(format!("template {text:?} has more than {MAX_PARTS} parts"));
+        }
         Ok(Template(parts))
     }
 }
 
+/// The most pieces a template has: a rendered message lives on the stack.
+pub const MAX_PARTS: usize = 8;
+
 /// The values a template is filled with; a missing one is the caller's error to report.
-pub struct Values<'a> {
+pub struct Values<'v, 'a> {
     pub body: &'a [u8],
     pub timestamp: Option<&'a str>,
     pub url: Option<&'a str>,
     pub method: &'a str,
-    pub header: &'a dyn Fn(&str) -> Option<Cow<'a, str>>,
+    pub header: &'v dyn Fn(&str) -> Option<&'a str>,
+}
+
+/// A rendered message: its pieces in order, borrowed (nothing is copied or allocated).
+pub struct Message<'a> {
+    parts: [&'a [u8]; MAX_PARTS],
+    len: usize,
+}
+
+impl<'a> Message<'a> {
+    pub fn parts(&self) -> &[&'a [u8]] {
+        &self.parts[..self.len]
+    }
 }
 
 /// What a template needed and did not get.
@@ -109,23 +125,23 @@ impl Template {
     }
 
     /// The message as byte slices, in order (the body is borrowed, not copied).
-    pub fn render<'a>(&'a self, v: &Values<'a>) -> Result<Vec<Cow<'a, [u8]>>, Missing> {
-        self.0
-            .iter()
-            .map(|p| {
-                Ok(match p {
-                    Part::Literal(b) => Cow::Borrowed(b.as_slice()),
-                    Part::Body => Cow::Borrowed(v.body),
-                    Part::Timestamp => Cow::Borrowed(v.timestamp.ok_or(Missing::Timestamp)?.as_bytes()),
-                    Part::Url => Cow::Borrowed(v.url.ok_or(Missing::Url)?.as_bytes()),
-                    Part::Method => Cow::Borrowed(v.method.as_bytes()),
-                    Part::Header(h) => match (v.header)(h).ok_or_else(|| Missing::Header(h.clone()))? {
-                        Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
-                        Cow::Owned(s) => Cow::Owned(s.into_bytes()),
-                    },
-                })
-            })
-            .collect()
+    pub fn render<'a>(&'a self, v: &Values<'_, 'a>) -> Result<Message<'a>, Missing> {
+        let mut message = Message {
+            parts: [&[]; MAX_PARTS],
+            len: 0,
+        };
+        for (slot, p) in message.parts.iter_mut().zip(&self.0) {
+            *slot = match p {
+                Part::Literal(b) => b.as_slice(),
+                Part::Body => v.body,
+                Part::Timestamp => v.timestamp.ok_or(Missing::Timestamp)?.as_bytes(),
+                Part::Url => v.url.ok_or(Missing::Url)?.as_bytes(),
+                Part::Method => v.method.as_bytes(),
+                Part::Header(h) => (v.header)(h).ok_or_else(|| Missing::Header(h.clone()))?.as_bytes(),
+            };
+            message.len += 1;
+        }
+        Ok(message)
     }
 }
 

@@ -92,3 +92,60 @@ pub fn sign_basic(secret: &Secret) -> Vec<(String, String)> {
         format!("Basic {}", b64::encode(secret.expose().as_bytes())),
     )]
 }
+
+#[cfg(test)]
+mod tests {
+    use ::http::{HeaderMap, HeaderValue};
+
+    use super::*;
+
+    fn request<'a>(headers: &'a HeaderMap) -> Request<'a> {
+        Request {
+            headers,
+            body: b"{}",
+            url: None,
+            method: "POST",
+        }
+    }
+
+    #[test]
+    fn a_token_matches_any_secret_and_a_prefix_is_required_when_named() {
+        let params = TokenParams {
+            header: "X-Gitlab-Token".into(),
+            prefix: Some("Bearer ".into()),
+        };
+        let v = TokenVerifier::new(&params, &[Secret::new("old"), Secret::new("new")]);
+        let mut h = HeaderMap::new();
+        h.insert("x-gitlab-token", HeaderValue::from_static("Bearer new"));
+        assert_eq!(v.verify(&request(&h), 0), Ok(()));
+        h.insert("x-gitlab-token", HeaderValue::from_static("Bearer guess"));
+        assert_eq!(
+            v.verify(&request(&h), 0).map_err(|e| e.kind),
+            Err(super::super::ErrorKind::InvalidSignature)
+        );
+        h.insert("x-gitlab-token", HeaderValue::from_static("new"));
+        assert_eq!(
+            v.verify(&request(&h), 0).map_err(|e| e.kind),
+            Err(super::super::ErrorKind::MalformedHeader)
+        );
+    }
+
+    #[test]
+    fn basic_credentials_compare_the_decoded_user_and_password() {
+        let v = BasicVerifier::new(&[Secret::new("hooks:pass")]);
+        let mut h = HeaderMap::new();
+        for (value, ok) in [
+            ("Basic aG9va3M6cGFzcw==", true),
+            ("basic aG9va3M6cGFzcw==", true),
+            ("Basic aG9va3M6cGFzc3c=", false),
+        ] {
+            h.insert("authorization", HeaderValue::from_static(value));
+            assert_eq!(v.verify(&request(&h), 0).is_ok(), ok, "{value}");
+        }
+        h.insert("authorization", HeaderValue::from_static("Bearer aG9va3M6cGFzcw=="));
+        assert_eq!(
+            v.verify(&request(&h), 0).map_err(|e| e.kind),
+            Err(super::super::ErrorKind::MalformedHeader)
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! Provider handshakes: requests that prove the endpoint to the provider and are answered
 //! as that provider requires, neither stored nor delivered. POST handshakes are answered
-//! only after the request verified (Slack, Discord, Zoom, Twitch, Xero); GET handshakes
+//! only after the request verified (Slack, Discord, Zoom, Twitch, Xero), except the setup
+//! handshakes that hand over the secret itself (Asana, Notion); GET handshakes
 //! (Meta's `hub.challenge`, X's CRC, Dropbox's and Nylas's `challenge`) after the check each allows.
 //! Which provider sends which is its file's; the answers are here.
 
@@ -21,6 +22,9 @@ pub struct Answer {
     pub content_type: &'static str,
     pub body: Vec<u8>,
     pub headers: Vec<(&'static str, String)>,
+    /// A secret the provider handed over that the operator must configure (Asana's hook
+    /// secret, Notion's verification token): kept as a `handshake_secret` record.
+    pub reveal: Option<(&'static str, String)>,
 }
 
 impl Answer {
@@ -30,6 +34,7 @@ impl Answer {
             content_type: "application/json",
             body: value.to_string().into_bytes(),
             headers: Vec::new(),
+            reveal: None,
         }
     }
 
@@ -39,6 +44,7 @@ impl Answer {
             content_type: "text/plain; charset=utf-8",
             body: text.as_bytes().to_vec(),
             headers: vec![("x-content-type-options", "nosniff".into())],
+            reveal: None,
         }
     }
 
@@ -48,8 +54,46 @@ impl Answer {
             content_type: "text/plain; charset=utf-8",
             body: Vec::new(),
             headers: Vec::new(),
+            reveal: None,
         }
     }
+}
+
+/// The answer to an unsigned POST that is the provider's setup handshake (Asana's
+/// `X-Hook-Secret`, Notion's `verification_token`): these arrive before any secret exists,
+/// so they cannot be verified. Answering costs nothing and stores no event; the secret is
+/// revealed to the operator, who must check it came from the webhook they just created.
+pub fn before_verify(source: &WebhookSource, req: &Request<'_>) -> Option<Answer> {
+    source.spec.provider.handshakes.iter().find_map(|h| match h {
+        Handshake::AsanaHookSecret => {
+            let secret = req.header(&["x-hook-secret"]).filter(|s| s.len() <= MAX_CHALLENGE)?;
+            if req.header(&["x-hook-signature"]).is_some() {
+                return None;
+            }
+            let mut answer = Answer::status(200);
+            answer.headers.push(("x-hook-secret", secret.to_string()));
+            answer.reveal = Some(("x-hook-secret", secret.to_string()));
+            Some(answer)
+        }
+        Handshake::NotionVerificationToken => {
+            if req.header(&["x-notion-signature"]).is_some() || req.body.len() > MAX_CHALLENGE {
+                return None;
+            }
+            let json: Value = serde_json::from_slice(req.body).ok()?;
+            let token = json.get("verification_token")?.as_str()?.to_string();
+            let mut answer = Answer::json(serde_json::json!({}));
+            answer.reveal = Some(("verification_token", token));
+            Some(answer)
+        }
+        Handshake::SlackUrlVerification
+        | Handshake::DiscordPing
+        | Handshake::ZoomUrlValidation
+        | Handshake::TwitchCallbackVerification
+        | Handshake::XeroIntentToReceive
+        | Handshake::MetaVerifyToken
+        | Handshake::XCrc
+        | Handshake::ChallengeEcho => None,
+    })
 }
 
 /// The answer to a verified POST that is one of the source's provider's handshakes.
@@ -95,7 +139,11 @@ pub fn after_verify(source: &WebhookSource, json: Option<&Value>, req: &Request<
             let events = json?.get("events")?.as_array()?;
             events.is_empty().then(|| Answer::status(200))
         }
-        Handshake::MetaVerifyToken | Handshake::XCrc | Handshake::ChallengeEcho => None,
+        Handshake::MetaVerifyToken
+        | Handshake::XCrc
+        | Handshake::ChallengeEcho
+        | Handshake::AsanaHookSecret
+        | Handshake::NotionVerificationToken => None,
     })
 }
 
@@ -139,6 +187,8 @@ pub fn on_get(source: &WebhookSource, query: &str) -> Option<Answer> {
         | Handshake::DiscordPing
         | Handshake::ZoomUrlValidation
         | Handshake::TwitchCallbackVerification
-        | Handshake::XeroIntentToReceive => None,
+        | Handshake::XeroIntentToReceive
+        | Handshake::AsanaHookSecret
+        | Handshake::NotionVerificationToken => None,
     })
 }

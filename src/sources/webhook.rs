@@ -86,6 +86,9 @@ impl WebhookIntake {
             url,
             method: "POST",
         };
+        if let Some(answer) = handshake::before_verify(&self.source, &request) {
+            return Ok(Accepted::Handshake(answer));
+        }
         self.verifier.verify(&request, now)?;
         let json: Option<Value> = serde_json::from_slice(body).ok();
         if let Some(answer) = handshake::after_verify(&self.source, json.as_ref(), &request, now) {

@@ -34,7 +34,7 @@ impl FeedItem {
                 "type": event_type,
                 "dedupe_key": dedupe_key,
                 "via": via,
-                "received_at": crate::destinations::rfc3339_ms(received_at),
+                "received_at": crate::domain::rfc3339_ms(received_at),
             }),
             event_type,
         }

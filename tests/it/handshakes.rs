@@ -1,6 +1,7 @@
 //! Provider handshakes over HTTP: GET challenges (Meta's verify token, X's CRC, Dropbox's
-//! and Nylas's echo) and signed POST handshakes (Twitch's callback verification, Xero's
-//! intent to receive) are answered as each provider requires and never stored.
+//! and Nylas's echo), signed POST handshakes (Twitch's callback verification, Xero's
+//! intent to receive) and the unsigned setup handshakes that hand over the secret (Asana,
+//! Notion) are answered as each provider requires and never stored.
 
 use hmac::{KeyInit, Mac};
 use inlet::providers::SchemeSpec;
@@ -149,4 +150,72 @@ fn signed_with(spec: &SchemeSpec, secret: &str, body: &[u8], extra: &[(String, S
     };
     spec.sign(&inlet::signature::Secret::new(secret), &input)
         .expect("signs")
+}
+
+/// The `handshake_secret` records of `source`, waited for (at most 10 s).
+async fn revealed(app: &TestApp, source: &str) -> Vec<(String, String)> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let records = app.store.rejected(100).await.expect("reads");
+        let found: Vec<(String, String)> = records
+            .into_iter()
+            .filter(|r| r.source == source && r.error == "handshake_secret")
+            .flat_map(|r| r.headers)
+            .collect();
+        if !found.is_empty() {
+            return found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no handshake_secret record for {source}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn asana_and_notion_setup_handshakes_are_answered_and_their_secret_kept_for_the_operator() {
+    let app = TestApp::spawn(
+        "[sources.asana]\nscheme = \"asana\"\nsecrets = [\"placeholder\"]\n\
+         [sources.notion]\nscheme = \"notion\"\nsecrets = [\"placeholder\"]\n",
+    )
+    .await;
+    let r = app
+        .client
+        .post(format!("{}/webhooks/asana", app.base))
+        .header(
+            "X-Hook-Secret",
+            "b537207f20cbfa02357cf448134da559e8bd39d61597dcd5631b8012eae53e81",
+        )
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers().get("x-hook-secret").and_then(|v| v.to_str().ok()),
+        Some("b537207f20cbfa02357cf448134da559e8bd39d61597dcd5631b8012eae53e81"),
+        "Asana wants its secret echoed"
+    );
+    assert_eq!(
+        revealed(&app, "asana").await,
+        vec![(
+            "x-hook-secret".to_string(),
+            "b537207f20cbfa02357cf448134da559e8bd39d61597dcd5631b8012eae53e81".to_string()
+        )]
+    );
+
+    let body = br#"{"verification_token":"secret_tMrlL1qK5vuQAh1b6cZGhFChZTSYJlce98V0pYn7yBl"}"#;
+    let (status, _) = app.post("notion", &[], body).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        revealed(&app, "notion").await,
+        vec![(
+            "verification_token".to_string(),
+            "secret_tMrlL1qK5vuQAh1b6cZGhFChZTSYJlce98V0pYn7yBl".to_string()
+        )]
+    );
+    // An ordinary unsigned request is still refused, and nothing is stored.
+    let (status, answer) = app.post("notion", &[], br#"{"id":"x","type":"page.created"}"#).await;
+    assert_eq!((status, answer["error"].as_str()), (401, Some("missing_header")));
+    assert!(app.stored().await.is_empty(), "handshakes are not events");
 }

@@ -1,5 +1,6 @@
 //! The one integration-test binary: the real app on port 0 with a real SQLite file.
 //!
+//! - `architecture`: the dependency rule of ARCHITECTURE.md over every module's `crate::` paths.
 //! - `support`: `TestApp` (in-process app), `Child` (the `inlet` binary as a process), signing.
 //! - `ingest`: every scheme end to end, statuses, dedupe, rejected records.
 //! - `delivery`: destinations receive, retries, Retry-After, dead, circuit, concurrency.
@@ -28,6 +29,7 @@
 //! - `handshakes`: GET challenges (Meta, X, Dropbox) and signed POST handshakes (Twitch, Xero), never stored.
 
 mod admin_api;
+mod architecture;
 mod browsers;
 mod cli;
 mod cli_admin;

@@ -4,9 +4,9 @@
 
 use bytes::Bytes;
 
-use super::cursor::CursorValue;
 use super::page::Item;
 use crate::config::{EventTypeSpec, PollSource};
+use crate::domain::CursorValue;
 use crate::sources::fields::{instant_ms, scalar_text};
 
 /// What an item yields.

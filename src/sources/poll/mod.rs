@@ -6,7 +6,6 @@
 //! instead, since committing would skip the older rest). A failed run (`error.rs`) stores why and leaves the cursor
 //! where it was. Timing, backoff and pauses between runs belong to `workers::poll`, not here.
 
-pub mod cursor;
 mod error;
 mod items;
 pub mod page;
@@ -19,7 +18,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use url::Url;
 
-pub use cursor::CursorValue;
+pub use crate::domain::CursorValue;
 use error::MAX_ANSWER;
 pub use error::PollError;
 use items::ItemDraft;

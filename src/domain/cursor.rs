@@ -1,6 +1,7 @@
 //! Cursor values: how two compare (numbers, then RFC 3339 instants, then text), how the next
 //! cursor is the greatest over a run, how `lookback` moves one back, and how one is sent.
-//! A cursor keeps the JSON form it arrived in: an integer stays an integer.
+//! A cursor keeps the JSON form it arrived in: an integer stays an integer. Pure, so the
+//! config's check of `lookback` and the poller share it.
 
 use std::cmp::Ordering;
 use std::time::Duration;
@@ -8,8 +9,14 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
 
-use crate::config::CursorUnit;
-use crate::domain::compare;
+use super::compare;
+
+/// What a numeric cursor counts, for `lookback`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorUnit {
+    Seconds,
+    Millis,
+}
 
 /// A cursor value as the provider wrote it (a JSON string or number).
 #[derive(Debug, Clone, PartialEq)]
