@@ -126,15 +126,28 @@ pub fn providers(args: ProvidersArgs) -> ExitCode {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
             // A closed pipe (`| head`) ends the listing quietly.
-            let _ = writeln!(out, "{:<14} {:<11} {:<34} HANDSHAKES", "NAME", "FAMILY", "ID");
+            let _ = writeln!(
+                out,
+                "{:<14} {:<11} {:<36} {:<34} {:<34} HANDSHAKES",
+                "NAME", "FAMILY", "SIGNATURE HEADER", "ID", "TYPE"
+            );
             for p in all {
                 let hs: Vec<_> = p.handshakes.iter().map(|h| h.as_str()).collect();
+                let header = p
+                    .verify
+                    .signature_headers()
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "-".into());
+                let first = |ls: &[Locator]| ls.first().map_or_else(|| "-".to_string(), Locator::to_string);
                 let _ = writeln!(
                     out,
-                    "{:<14} {:<11} {:<34} {}",
+                    "{:<14} {:<11} {:<36} {:<34} {:<34} {}",
                     p.name,
                     family_name(&p.verify),
-                    places(&p.event.id),
+                    header,
+                    first(&p.event.id),
+                    first(&p.event.event_type),
                     if hs.is_empty() { "-".into() } else { hs.join(",") }
                 );
             }
