@@ -4,13 +4,12 @@
 //! and settings that would have no effect are errors. This module owns the file format; the
 //! subsystems receive the typed settings and never see TOML.
 
-mod destinations;
 pub mod filter;
 mod hydrate;
 mod poll;
 mod routes;
 mod sources;
-pub mod values;
+pub use crate::domain::values;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -21,32 +20,13 @@ use serde::Deserialize;
 
 use crate::signature::Secret;
 
-pub use destinations::{
-    CircuitSettings, CommandDestination, DestinationKind, DestinationSettings, Format, HttpDestination,
-    NatsDestination, SlackDestination,
-};
+pub use crate::destinations::{CircuitSettings, DestinationKind, DestinationSettings, Format};
+pub use crate::domain::settings::{ConfigError, check_url, not_http, typed};
 pub use hydrate::HydrateSettings;
 pub use poll::{CursorSettings, CursorUnit, EventTypeSpec, Pagination, PollSource};
 pub use routes::{Ordering, RouteSettings};
 pub use sources::{SourceSettings, WebhookSource};
 use values::{Dur, Size};
-
-/// A config error, with the dotted key path it concerns (empty for whole-file errors).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{message}", if path.is_empty() { String::new() } else { format!("{path}: ") })]
-pub struct ConfigError {
-    pub path: String,
-    pub message: String,
-}
-
-impl ConfigError {
-    pub fn at(path: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigError {
-            path: path.into(),
-            message: message.into(),
-        }
-    }
-}
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -231,7 +211,7 @@ impl Settings {
         let mut destinations = BTreeMap::new();
         for (name, value) in root.destinations {
             check_name(&name, "destinations")?;
-            destinations.insert(name.clone(), destinations::parse(&name, value, base_dir)?);
+            destinations.insert(name.clone(), crate::destinations::parse(&name, value, base_dir)?);
         }
         let routes = root
             .routes
@@ -311,63 +291,6 @@ impl Settings {
 }
 
 /// Deserializes `value` into `T`, reporting errors at `prefix` + the failing key's path.
-fn typed<T: serde::de::DeserializeOwned>(value: toml::Value, prefix: &str) -> Result<T, ConfigError> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
-        let inner = e.path().to_string();
-        let path = match (prefix.is_empty(), inner == ".") {
-            (true, _) => inner,
-            (false, true) => prefix.to_string(),
-            (false, false) => format!("{prefix}.{inner}"),
-        };
-        ConfigError::at(path, without_value(e.into_inner().message()))
-    })
-}
-
-/// What serde calls the kinds of values it did not expect, as they start its message.
-const VALUE_KINDS: [&str; 18] = [
-    "boolean",
-    "integer",
-    "floating point",
-    "character",
-    "string",
-    "byte array",
-    "unit value",
-    "unit variant",
-    "newtype struct",
-    "newtype variant",
-    "tuple variant",
-    "struct variant",
-    "Option value",
-    "sequence",
-    "map",
-    "enum",
-    "date",
-    "datetime",
-];
-
-/// A serde message without the value it is about: `invalid type: string "hunter2",
-/// expected a table` becomes `invalid type: string, expected a table`. Any key may hold a
-/// secret (`secrets`, `token`, `headers`, `url`, `env`, `query`), and a misplaced one
-/// would otherwise be printed by `inlet check`; the key path says where to look.
-fn without_value(message: &str) -> String {
-    for lead in ["invalid type: ", "invalid value: "] {
-        if let Some(rest) = message.strip_prefix(lead) {
-            let expected = rest.rfind(", expected ").map(|i| &rest[i..]).unwrap_or_default();
-            let kind = VALUE_KINDS
-                .iter()
-                .find(|k| rest.starts_with(*k))
-                .copied()
-                .unwrap_or("value");
-            return format!("{lead}{kind}{expected}");
-        }
-    }
-    if let Some(rest) = message.strip_prefix("unknown variant ") {
-        let expected = rest.rfind(", expected ").map(|i| &rest[i + 2..]).unwrap_or_default();
-        return format!("unknown variant; {expected}");
-    }
-    message.to_string()
-}
-
 /// Replaces `${NAME}` in every string of the document with the variable's value.
 fn interpolate(
     v: &mut toml::Value,
@@ -420,22 +343,6 @@ fn interpolate(
 fn socket(text: &str, path: &str) -> Result<SocketAddr, ConfigError> {
     text.parse()
         .map_err(|_| ConfigError::at(path, format!("{text:?} is not an address like \"127.0.0.1:8080\"")))
-}
-
-fn check_url(url: &str, path: &str) -> Result<String, ConfigError> {
-    if url.starts_with("http://") || url.starts_with("https://") {
-        Ok(url.trim_end_matches('/').to_string())
-    } else {
-        Err(not_http(url, path))
-    }
-}
-
-/// "not an http:// URL", showing the URL masked (it may carry a password or a key).
-fn not_http(url: &str, path: &str) -> ConfigError {
-    ConfigError::at(
-        path,
-        format!("{:?} is not an http:// or https:// URL", crate::domain::mask_url(url)),
-    )
 }
 
 fn non_empty_secret(value: String, path: &str) -> Result<Secret, ConfigError> {

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::domain::settings::without_value;
 
 fn parse(text: &str) -> Result<Settings, ConfigError> {
     Settings::parse(text, Path::new("/etc/inlet"), &|name| match name {
@@ -262,19 +263,19 @@ fn a_poll_source_with_lookback_accepts_numeric_and_rfc3339_initial_cursors() {
 #[test]
 fn slack_command_and_hydrate_settings_that_cannot_work_are_errors_at_their_key() {
     let dest = |body: &str| err(&format!("[destinations.d]\n{body}\n"));
-    assert!(dest("kind = \"slack\"").starts_with("destinations.d.url: a slack destination needs"));
+    assert!(dest("kind = \"slack\"").starts_with("destinations.d.url: is required"));
     assert!(
         dest("kind = \"slack\"\nurl = \"https://hooks.slack.com/x\"\ntext = \"{nope}\"")
             .starts_with("destinations.d.text:")
     );
     assert!(
         dest("kind = \"slack\"\nurl = \"https://hooks.slack.com/x\"\nsecret = \"whsec_x\"")
-            .starts_with("destinations.d.secret: has no effect on a \"slack\" destination")
+            .starts_with("destinations.d.secret: unknown field `secret`, expected `url` or `text`")
     );
     assert!(dest("kind = \"command\"\ncommand = []").starts_with("destinations.d.command: needs the program"));
     assert!(
         dest("kind = \"command\"\ncommand = [\"x\"]\nurl = \"http://a\"")
-            .starts_with("destinations.d.url: has no effect on a \"command\" destination")
+            .starts_with("destinations.d.url: unknown field `url`, expected `command` or `env`")
     );
     let hydrate = |url: &str| err(&format!("{STRIPE}\n[sources.stripe.hydrate]\nurl = \"{url}\"\n"));
     assert!(
@@ -317,8 +318,9 @@ fn a_command_env_table_takes_interpolated_values_that_debug_never_shows() {
             .starts_with("destinations.d.env.INLET_TYPE: is set by inlet for each event")
     );
     assert!(
-        dest("kind = \"http\"\nurl = \"http://a\"\nenv = { A = \"b\" }")
-            .starts_with("destinations.d.env: has no effect on a \"http\" destination")
+        dest("kind = \"http\"\nurl = \"http://a\"\nenv = { A = \"b\" }").starts_with(
+            "destinations.d.env: unknown field `env`, expected one of `url`, `format`, `secret`, `headers`"
+        )
     );
 }
 
@@ -380,14 +382,14 @@ fn a_url_that_is_not_http_is_shown_masked_in_its_error() {
 #[test]
 fn a_nats_destination_needs_a_nats_url_and_a_subject_without_wildcards() {
     let dest = |body: &str| err(&format!("[destinations.d]\nkind = \"nats\"\n{body}\n"));
-    assert!(dest("subject = \"a.{source}\"").starts_with("destinations.d.url: a nats destination needs a url"));
+    assert!(dest("subject = \"a.{source}\"").starts_with("destinations.d.url: is required"));
     assert!(dest("url = \"http://x\"\nsubject = \"a\"").starts_with("destinations.d.url: must be a nats://"));
-    assert!(dest("url = \"nats://127.0.0.1:4222\"").starts_with("destinations.d.subject: a nats destination needs"));
+    assert!(dest("url = \"nats://127.0.0.1:4222\"").starts_with("destinations.d.subject: is required"));
     assert!(dest("url = \"nats://127.0.0.1:4222\"\nsubject = \"a.>\"").starts_with("destinations.d.subject:"));
     assert!(dest("url = \"nats://127.0.0.1:4222\"\nsubject = \"a..{type}\"").starts_with("destinations.d.subject:"));
     assert!(
         dest("url = \"nats://127.0.0.1:4222\"\nsubject = \"a\"\ntext = \"x\"")
-            .starts_with("destinations.d.text: has no effect on a \"nats\" destination")
+            .starts_with("destinations.d.text: unknown field `text`, expected `url` or `subject`")
     );
     let ok = parse(
         "[destinations.d]\nkind = \"nats\"\nurl = \"nats://127.0.0.1:4222\"\nsubject = \"inlet.{source}.{type}\"\n",

@@ -9,16 +9,70 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::{AttemptResult, Delivery, Destination, envelope_bytes};
-use crate::config::CommandDestination as Settings;
 use crate::domain::Outcome;
+use crate::domain::settings::{ConfigError, typed};
+use crate::signature::Secret;
 
 const EXCERPT: usize = 1024;
 
 /// Inlet's own variables a program gets (when inlet has them).
 const INHERITED: [&str; 3] = ["PATH", "HOME", "LANG"];
+
+/// A program run once per attempt, argv without a shell, in the config file's folder.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub argv: Vec<String>,
+    pub dir: std::path::PathBuf,
+    /// `env = { NAME = "value" }`: added to the program's otherwise clean environment.
+    /// The values may be secrets (`${…}`): never printed.
+    pub env: Vec<(String, Secret)>,
+}
+
+/// What inlet sets itself for each event: an `env` entry may not replace them.
+const EVENT_VARS: [&str; 3] = ["INLET_EVENT_ID", "INLET_SOURCE", "INLET_TYPE"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    command: Vec<String>,
+    env: Option<std::collections::BTreeMap<String, String>>,
+}
+
+impl Settings {
+    pub fn parse(table: toml::Value, prefix: &str, base_dir: &std::path::Path) -> Result<Settings, ConfigError> {
+        let at = |key: &str| format!("{prefix}.{key}");
+        let raw: Raw = typed(table, prefix)?;
+        if raw.command.first().is_none_or(|p| p.trim().is_empty()) {
+            return Err(ConfigError::at(
+                at("command"),
+                "needs the program and its arguments, e.g. [\"./handle-event.sh\"]",
+            ));
+        }
+        let mut env = Vec::new();
+        for (name, value) in raw.env.unwrap_or_default() {
+            let key = at(&format!("env.{name}"));
+            if name.is_empty() || name.contains(['=', '\0']) {
+                return Err(ConfigError::at(key, "is not a variable name (no '=' or NUL)"));
+            }
+            if EVENT_VARS.contains(&name.as_str()) {
+                return Err(ConfigError::at(key, "is set by inlet for each event"));
+            }
+            if value.contains('\0') {
+                return Err(ConfigError::at(key, "must not contain a NUL byte"));
+            }
+            env.push((name, Secret::new(value)));
+        }
+        Ok(Settings {
+            argv: raw.command,
+            dir: base_dir.to_path_buf(),
+            env,
+        })
+    }
+}
 
 pub struct CommandDestination {
     settings: Settings,

@@ -11,11 +11,33 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
+use serde::Deserialize;
+
 use super::{AttemptResult, Delivery, Destination, envelope_bytes};
 use crate::domain::Outcome;
+use crate::domain::settings::{ConfigError, typed};
 
 /// How far back a read for the last newline goes at a time.
 const CHUNK: u64 = 8 * 1024;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    path: String,
+}
+
+/// A `file` destination's path: `None` is stdout (`path = "-"`); a relative path is under
+/// the config file's folder.
+pub fn parse(table: toml::Value, prefix: &str, base_dir: &Path) -> Result<Option<std::path::PathBuf>, ConfigError> {
+    let raw: Raw = typed(table, prefix)?;
+    Ok(if raw.path == "-" {
+        None
+    } else if Path::new(&raw.path).is_absolute() {
+        Some(raw.path.into())
+    } else {
+        Some(base_dir.join(raw.path))
+    })
+}
 
 pub struct FileDestination {
     /// `None` is stdout.

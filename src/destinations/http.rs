@@ -7,14 +7,74 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use serde::Deserialize;
 
 use super::{AttemptResult, Delivery, Destination, envelope_bytes};
-use crate::config::{Format, HttpDestination as Settings};
 use crate::domain::EventRecord;
+use crate::domain::settings::{ConfigError, check_url, typed};
 use crate::domain::{Outcome, parse_retry_after};
+use crate::signature::Secret;
 use crate::signature::{Family, SignInput, StandardParams, sign};
 
 const EXCERPT: usize = 1024;
+
+/// An `http` destination's settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub url: String,
+    pub format: Format,
+    pub secret: Option<Secret>,
+    pub headers: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Envelope,
+    Raw,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    url: String,
+    format: Option<String>,
+    secret: Option<String>,
+    headers: Option<std::collections::BTreeMap<String, String>>,
+}
+
+impl Settings {
+    /// Reads the kind's own keys (`prefix` is `destinations.NAME`); any other key is refused.
+    pub fn parse(table: toml::Value, prefix: &str) -> Result<Settings, ConfigError> {
+        let at = |key: &str| format!("{prefix}.{key}");
+        let raw: Raw = typed(table, prefix)?;
+        let format = match raw.format.as_deref() {
+            None | Some("envelope") => Format::Envelope,
+            Some("raw") => Format::Raw,
+            Some(f) => {
+                return Err(ConfigError::at(
+                    at("format"),
+                    format!("{f:?}: use \"envelope\" or \"raw\""),
+                ));
+            }
+        };
+        let secret = match raw.secret {
+            None => None,
+            Some(s) if s.trim().is_empty() => return Err(ConfigError::at(at("secret"), "must not be empty")),
+            Some(s) => {
+                let secret = Secret::new(s);
+                crate::signature::check_signing_secret(&secret)
+                    .map_err(|e| ConfigError::at(at("secret"), e.to_string()))?;
+                Some(secret)
+            }
+        };
+        Ok(Settings {
+            url: check_url(&raw.url, &at("url"))?,
+            format,
+            secret,
+            headers: raw.headers.unwrap_or_default().into_iter().collect(),
+        })
+    }
+}
 
 pub struct HttpDestination {
     settings: Settings,

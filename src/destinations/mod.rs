@@ -1,20 +1,24 @@
 //! Where events go. Each kind makes exactly one attempt when asked and reports an
 //! [`Outcome`]; it never sleeps and never retries: the delivery worker owns the schedule.
-//! `build` is the one `match` from configured kind to behaviour.
+//! Each kind's file owns its settings (parsed from its part of `[destinations.NAME]`) and
+//! its delivery code; `settings.rs` the shared keys and the dispatch on `kind`; `build` is
+//! the one `match` from configured kind to behaviour.
 
 mod command;
 mod envelope;
 mod file;
 mod http;
 pub mod nats;
+mod settings;
 mod slack;
 
 use async_trait::async_trait;
 
-use crate::config::{DestinationKind, DestinationSettings};
 use crate::domain::{EventRecord, Hydrated, Outcome};
 
 pub use envelope::{envelope_bytes, rfc3339_ms};
+pub use http::Format;
+pub use settings::{CircuitSettings, DestinationKind, DestinationSettings, parse};
 
 /// One attempt's result: the outcome and, where there was a response, its first KiB.
 #[derive(Clone, Debug)]

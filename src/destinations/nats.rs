@@ -7,11 +7,50 @@ use std::time::Duration;
 
 use async_nats::jetstream::context::PublishErrorKind;
 use async_trait::async_trait;
+use serde::Deserialize;
 use tokio::sync::OnceCell;
 
 use super::{AttemptResult, Delivery, Destination, envelope_bytes};
-use crate::config::NatsDestination as Settings;
 use crate::domain::Outcome;
+use crate::domain::settings::{ConfigError, typed};
+use crate::signature::Secret;
+
+/// NATS JetStream: publish the envelope to `subject` (`{source}`, `{type}`; `none` when there
+/// is no type) and wait for the stream's ack.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `nats://host:port`; may carry credentials, so never printed.
+    pub url: Secret,
+    pub subject: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    url: String,
+    subject: String,
+}
+
+impl Settings {
+    pub fn parse(table: toml::Value, prefix: &str) -> Result<Settings, ConfigError> {
+        let at = |key: &str| format!("{prefix}.{key}");
+        let raw: Raw = typed(table, prefix)?;
+        if !raw.url.starts_with("nats://") && !raw.url.starts_with("tls://") {
+            return Err(ConfigError::at(at("url"), "must be a nats:// or tls:// URL"));
+        }
+        let rest = raw.subject.replace("{source}", "s").replace("{type}", "t");
+        if rest.contains(['{', '}', ' ', '*', '>']) || rest.is_empty() || rest.split('.').any(str::is_empty) {
+            return Err(ConfigError::at(
+                at("subject"),
+                "a subject of dot-separated tokens; placeholders {source} and {type} only, no wildcards",
+            ));
+        }
+        Ok(Settings {
+            url: Secret::new(raw.url),
+            subject: raw.subject,
+        })
+    }
+}
 
 pub struct NatsDestination {
     settings: Settings,

@@ -5,12 +5,42 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::http::send;
 use super::{AttemptResult, Delivery, Destination};
-use crate::config::SlackDestination as Settings;
+use crate::domain::settings::{ConfigError, check_url, typed};
 use crate::domain::template::Fields;
+use crate::domain::template::Template;
+use crate::signature::Secret;
+
+/// A Slack incoming webhook: `{"text": …}` rendered from the event.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The webhook URL holds its credential: never printed.
+    pub url: Secret,
+    pub text: Template,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    url: String,
+    text: Option<String>,
+}
+
+impl Settings {
+    pub fn parse(table: toml::Value, prefix: &str) -> Result<Settings, ConfigError> {
+        let at = |key: &str| format!("{prefix}.{key}");
+        let raw: Raw = typed(table, prefix)?;
+        let text = raw.text.as_deref().unwrap_or("{source}: {type} {id}");
+        Ok(Settings {
+            url: Secret::new(check_url(&raw.url, &at("url"))?),
+            text: Template::parse(text).map_err(|e| ConfigError::at(at("text"), e))?,
+        })
+    }
+}
 
 pub struct SlackDestination {
     settings: Settings,

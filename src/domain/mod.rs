@@ -10,8 +10,10 @@ pub mod mask;
 mod poll;
 mod query;
 mod retry;
+pub mod settings;
 pub mod template;
 mod time;
+pub mod values;
 
 pub use cursor::{CursorUnit, CursorValue};
 pub use delivery::{

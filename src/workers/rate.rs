@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
-use crate::config::values::Rate;
+use crate::domain::values::Rate;
 
 pub struct TokenBucket {
     state: Mutex<(f64, Instant)>,

@@ -9,12 +9,12 @@ const RULE: &[(&str, &[&str])] = &[
     ("domain", &[]),
     ("signature", &[]),
     ("providers", &["signature"]),
-    ("config", &["domain", "providers", "signature"]),
+    ("config", &["destinations", "domain", "providers", "signature"]),
     (
         "sources",
         &["config", "domain", "providers", "signature", "store", "telemetry"],
     ),
-    ("destinations", &["config", "domain", "signature"]),
+    ("destinations", &["domain", "signature"]),
     ("telemetry", &["domain"]),
     ("store", &["domain", "telemetry"]),
     (
