@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use crate::config::HydrateSettings;
 use crate::domain::template::Fields;
 use crate::domain::{EventRecord, Hydrated, MAX_RETRY_AFTER, parse_retry_after};
-use crate::workers::rate::TokenBucket;
+use crate::pace::rate::TokenBucket;
 
 /// The most a state answer may weigh.
 const MAX_STATE: usize = 4 << 20;

@@ -16,12 +16,12 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::circuit::{Admit, Circuit};
-use super::clock::Clock;
-use super::rate::TokenBucket;
 use super::recording::Recording;
 use crate::config::DestinationSettings;
 use crate::destinations::{AttemptResult, Delivery, Destination};
 use crate::domain::{AttemptRecord, Claim, Completion, DeliveryKey, NextStep, Outcome, next_step};
+use crate::pace::clock::Clock;
+use crate::pace::rate::TokenBucket;
 use crate::sources::hydrate::{HydrateError, Hydrator};
 use crate::store::Store;
 use crate::telemetry::feed::{Feed, FeedItem};

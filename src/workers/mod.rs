@@ -3,12 +3,10 @@
 //! [`Clock`] so tests can move it.
 
 pub mod circuit;
-pub mod clock;
 pub mod delivery;
 pub mod poll;
-pub mod rate;
 mod recording;
 pub mod retention;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use crate::pace::{Clock, ManualClock, SystemClock};
 pub use delivery::DeliveryWorker;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::clock::Clock;
+use crate::pace::clock::Clock;
 use crate::store::Store;
 
 const BATCH: usize = 500;

@@ -30,11 +30,11 @@ use crate::domain::{
     CursorCommit, MAX_RETRY_AFTER, NewEvent, PollCounts, PollState, PollWrite, RejectedRequest, RunEnd, Via,
     new_event_id, parse_retry_after,
 };
+use crate::pace::Clock;
+use crate::pace::rate::TokenBucket;
 use crate::store::Store;
 use crate::telemetry::feed::{Feed, FeedItem};
 use crate::telemetry::metrics;
-use crate::workers::Clock;
-use crate::workers::rate::TokenBucket;
 
 /// What a completed run found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
