@@ -15,6 +15,7 @@ pub mod domain;
 pub mod http;
 pub mod pace;
 pub mod providers;
+pub mod routing;
 pub mod signature;
 pub mod sources;
 pub mod store;

@@ -4,10 +4,9 @@
 //! and settings that would have no effect are errors. This module owns the file format; the
 //! subsystems receive the typed settings and never see TOML.
 
-pub mod filter;
+pub use crate::routing::filter;
 mod hydrate;
 mod poll;
-mod routes;
 mod sources;
 pub use crate::domain::values;
 
@@ -22,9 +21,9 @@ use crate::signature::Secret;
 
 pub use crate::destinations::{CircuitSettings, DestinationKind, DestinationSettings, Format};
 pub use crate::domain::settings::{ConfigError, check_url, not_http, typed};
+pub use crate::routing::{Ordering, RouteSettings};
 pub use hydrate::HydrateSettings;
 pub use poll::{CursorSettings, CursorUnit, EventTypeSpec, Pagination, PollSource};
-pub use routes::{Ordering, RouteSettings};
 pub use sources::{SourceSettings, WebhookSource};
 use values::{Dur, Size};
 
@@ -217,7 +216,7 @@ impl Settings {
             .routes
             .into_iter()
             .enumerate()
-            .map(|(i, v)| routes::parse(i, v, &sources, &destinations))
+            .map(|(i, v)| crate::routing::parse(i, v, &|s| sources.contains_key(s), &destinations))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Settings {
             server,
@@ -241,56 +240,18 @@ impl Settings {
         received_at: i64,
         occurred_at: Option<i64>,
     ) -> Vec<crate::domain::PendingDelivery> {
-        let mut payload: Option<Option<serde_json::Value>> = None;
-        let mut out: Vec<crate::domain::PendingDelivery> = Vec::new();
-        for (index, route) in self.routes.iter().enumerate() {
-            if !route.matches(source, event_type) {
-                continue;
-            }
-            let parsed = if route.reads_payload() {
-                payload
-                    .get_or_insert_with(|| serde_json::from_slice(body).ok())
-                    .as_ref()
-            } else {
-                None
-            };
-            if !route.passes(parsed) {
-                continue;
-            }
-            let order = route.ordering.as_ref().and_then(|o| {
-                let key = parsed?.pointer(&o.key)?;
-                let key = match key {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                Some(crate::domain::OrderSlot {
-                    key: format!("{index}:{key}"),
-                    version: o
-                        .version
-                        .as_ref()
-                        .and_then(|v| parsed?.pointer(v))
-                        .map(|v| v.to_string()),
-                    at: occurred_at.unwrap_or(received_at),
-                })
-            });
-            for name in &route.to {
-                if out.iter().any(|d| &d.destination == name) {
-                    continue;
-                }
-                let Some(d) = self.destinations.get(name) else { continue };
-                let first = d.retry.first().copied().unwrap_or_default();
-                out.push(crate::domain::PendingDelivery {
-                    destination: name.clone(),
-                    due_at: received_at + first.as_millis() as i64,
-                    order: order.clone(),
-                });
-            }
-        }
-        out
+        crate::routing::pending_deliveries(
+            &self.routes,
+            &self.destinations,
+            source,
+            event_type,
+            body,
+            received_at,
+            occurred_at,
+        )
     }
 }
 
-/// Deserializes `value` into `T`, reporting errors at `prefix` + the failing key's path.
 /// Replaces `${NAME}` in every string of the document with the variable's value.
 fn interpolate(
     v: &mut toml::Value,

@@ -9,7 +9,11 @@ const RULE: &[(&str, &[&str])] = &[
     ("domain", &[]),
     ("signature", &[]),
     ("providers", &["signature"]),
-    ("config", &["destinations", "domain", "providers", "signature"]),
+    ("routing", &["destinations", "domain"]),
+    (
+        "config",
+        &["destinations", "domain", "providers", "routing", "signature"],
+    ),
     (
         "sources",
         &[

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::filter::Condition;
-use super::values::{Pointer, glob_matches};
-use super::{ConfigError, DestinationSettings, SourceSettings, typed};
+use crate::destinations::DestinationSettings;
+use crate::domain::settings::{ConfigError, typed};
+use crate::domain::values::{Pointer, glob_matches};
 
 #[derive(Debug, Clone)]
 pub struct RouteSettings {
@@ -69,7 +70,7 @@ struct RawOrdering {
 pub fn parse(
     index: usize,
     value: toml::Value,
-    sources: &BTreeMap<String, SourceSettings>,
+    has_source: &dyn Fn(&str) -> bool,
     destinations: &BTreeMap<String, DestinationSettings>,
 ) -> Result<RouteSettings, ConfigError> {
     let prefix = format!("routes[{index}]");
@@ -81,7 +82,7 @@ pub fn parse(
         return Err(ConfigError::at(format!("{prefix}.to"), "names no destination"));
     }
     for (i, s) in raw.from.iter().enumerate() {
-        if !sources.contains_key(s) {
+        if !has_source(s) {
             return Err(ConfigError::at(
                 format!("{prefix}.from[{i}]"),
                 format!("no source named {s:?}"),

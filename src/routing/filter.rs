@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use super::ConfigError;
-use super::values::check_pointer;
+use crate::domain::settings::ConfigError;
+use crate::domain::values::check_pointer;
 
 /// One condition: a JSON Pointer into the payload and one test.
 #[derive(Clone, Debug, PartialEq)]
