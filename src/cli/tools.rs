@@ -57,7 +57,7 @@ fn spec_from(args: &SchemeArgs) -> Result<SchemeSpec, String> {
             args.hmac_prefix.as_deref(),
         )
         .map_err(|(field, message)| format!("--hmac-{}: {message}", field.key()))?;
-        return Ok(SchemeSpec::hmac(settings));
+        return Ok(spec.with_hmac(settings));
     }
     Ok(spec.allowing_legacy(args.allow_sha1))
 }

@@ -228,10 +228,7 @@ impl Settings {
         })
     }
 
-    /// The deliveries to create for an event of `source` with `event_type` and `body`,
-    /// received at `received_at` (unix ms): one per routed destination whose route's
-    /// filter passes, due after its first delay, with its ordering slot where the route
-    /// orders. The body is parsed only when a matching route needs its fields.
+    /// [`crate::routing::pending_deliveries`] with this config's routes and destinations.
     pub fn pending_deliveries(
         &self,
         source: &str,

@@ -177,6 +177,7 @@ pub fn parse(name: &str, value: toml::Value, server: &ServerSettings) -> Result<
             "scheme \"none\" accepts unsigned requests only with allow_unsigned = true",
         ));
     }
+    let spec = SchemeSpec::of_provider(provider);
     let spec = if provider.configurable {
         let settings = HmacSpec::parse(
             raw.header.as_deref(),
@@ -185,11 +186,9 @@ pub fn parse(name: &str, value: toml::Value, server: &ServerSettings) -> Result<
             raw.prefix.as_deref(),
         )
         .map_err(|(field, message)| ConfigError::at(at(field.key()), message))?;
-        SchemeSpec::hmac(settings)
+        spec.with_hmac(settings)
     } else {
-        SchemeSpec::find(scheme)
-            .ok_or_else(|| ConfigError::at(at("scheme"), "unknown scheme"))?
-            .allowing_legacy(raw.allow_sha1.unwrap_or(false))
+        spec.allowing_legacy(raw.allow_sha1.unwrap_or(false))
     };
 
     let secrets = raw.secrets.unwrap_or_default();

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::signature::Family;
 
 pub use fields::{Fields, Locator};
-pub use registry::{Registry, file_text, find, registry};
+pub use registry::{Registry, find, registry};
 pub use sample::{Rendered, Sample, SampleError, render};
 pub use scheme::{SchemeSpec, example_keys};
 pub use table::{markdown, verifies};
@@ -95,20 +95,6 @@ impl Handshake {
             Handshake::ChallengeEcho => "challenge_echo",
         }
     }
-
-    /// Whether the handshake arrives as a GET (answered on `GET /webhooks/{source}`).
-    pub fn is_get(self) -> bool {
-        match self {
-            Handshake::MetaVerifyToken | Handshake::XCrc | Handshake::ChallengeEcho => true,
-            Handshake::SlackUrlVerification
-            | Handshake::DiscordPing
-            | Handshake::ZoomUrlValidation
-            | Handshake::TwitchCallbackVerification
-            | Handshake::XeroIntentToReceive
-            | Handshake::AsanaHookSecret
-            | Handshake::NotionVerificationToken => false,
-        }
-    }
 }
 
 /// A test vector: a request as the provider (or its SDK's test suite) gives it, and what
@@ -151,7 +137,10 @@ pub fn sign_body(
 
 /// The Discord public key (hex) that verifies what a private seed (hex) signs.
 pub fn discord_public_key(seed_hex: &str) -> Result<String, crate::signature::KeyError> {
-    let discord = find("discord").ok_or(crate::signature::KeyError::UrlRequired("discord"))?;
+    let discord = find("discord").ok_or_else(|| crate::signature::KeyError::Key {
+        scheme: "discord",
+        why: "the discord provider file is not built in".into(),
+    })?;
     crate::signature::public_key_of(&discord.verify, seed_hex)
 }
 

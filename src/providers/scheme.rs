@@ -41,9 +41,14 @@ impl SchemeSpec {
         }
     }
 
+    /// A provider as its file gives it.
+    pub fn of_provider(provider: &'static Provider) -> SchemeSpec {
+        SchemeSpec::of(provider, provider.verify.clone())
+    }
+
     /// The built-in provider `name`, as its file gives it.
     pub fn find(name: &str) -> Option<SchemeSpec> {
-        find(name).map(|p| SchemeSpec::of(p, p.verify.clone()))
+        find(name).map(SchemeSpec::of_provider)
     }
 
     /// A built-in provider by a name known to exist (tests and benchmarks).
@@ -51,10 +56,15 @@ impl SchemeSpec {
         SchemeSpec::find(name).unwrap_or_else(|| panic!("no built-in provider {name:?}"))
     }
 
-    /// The generic `hmac` scheme with a source's settings.
+    /// This (configurable) provider with a source's `header`, `algorithm`, `encoding` and
+    /// `prefix` as its parameters.
+    pub fn with_hmac(self, spec: HmacSpec) -> SchemeSpec {
+        SchemeSpec::of(self.provider, Family::Hmac(spec.params()))
+    }
+
+    /// The generic `hmac` scheme with these settings (tests and benchmarks).
     pub fn hmac(spec: HmacSpec) -> SchemeSpec {
-        let provider = find("hmac").unwrap_or_else(|| panic!("the hmac provider file is built in"));
-        SchemeSpec::of(provider, Family::Hmac(spec.params()))
+        SchemeSpec::named("hmac").with_hmac(spec)
     }
 
     /// With the provider's retired header allowed (`allow_sha1`).

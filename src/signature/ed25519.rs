@@ -41,20 +41,10 @@ fn bad(why: &str) -> KeyError {
 }
 
 fn key_bytes(p: &Ed25519Params, secret: &str) -> Result<[u8; 32], KeyError> {
-    let decoded = match p.key_encoding {
-        Encoding::Hex => hex::decode(secret.trim()).ok(),
-        Encoding::Base64 => super::mac::b64::decode(secret),
-    };
-    decoded
+    p.key_encoding
+        .decode(secret)
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| bad(&format!("the key is not 32 bytes of {:?}", p.key_encoding)))
-}
-
-fn encode(p: &Ed25519Params, bytes: &[u8]) -> String {
-    match p.key_encoding {
-        Encoding::Hex => hex::encode(bytes),
-        Encoding::Base64 => super::mac::b64::encode(bytes),
-    }
 }
 
 pub struct Ed25519Verifier {
@@ -84,12 +74,11 @@ impl Verifier for Ed25519Verifier {
         let p = &self.params;
         let sig = req.required(&[p.header.as_str()])?;
         let t = req.required(&[p.timestamp_header.as_str()])?;
-        let sig = match p.signature_encoding {
-            Encoding::Hex => hex::decode(sig).ok(),
-            Encoding::Base64 => super::mac::b64::decode(sig),
-        }
-        .and_then(|b| Signature::from_slice(&b).ok())
-        .ok_or_else(|| VerifyError::malformed(&p.header, "not an Ed25519 signature"))?;
+        let sig = p
+            .signature_encoding
+            .decode(sig)
+            .and_then(|b| Signature::from_slice(&b).ok())
+            .ok_or_else(|| VerifyError::malformed(&p.header, "not an Ed25519 signature"))?;
         let ts = parse_timestamp(t)?;
         let msg = [t.as_bytes(), p.separator.as_bytes(), req.body].concat();
         if !self.keys.iter().any(|k| {
@@ -104,19 +93,16 @@ impl Verifier for Ed25519Verifier {
 
 /// The public key (in the provider's key encoding) of a private seed.
 pub fn public_key(p: &Ed25519Params, seed: &str) -> Result<String, KeyError> {
-    Ok(encode(
-        p,
-        &SigningKey::from_bytes(&key_bytes(p, seed)?).verifying_key().to_bytes(),
-    ))
+    Ok(p.key_encoding
+        .encode(&SigningKey::from_bytes(&key_bytes(p, seed)?).verifying_key().to_bytes()))
 }
 
 pub fn sign(p: &Ed25519Params, secret: &Secret, input: &SignInput<'_>) -> Result<Vec<(String, String)>, KeyError> {
     let key = SigningKey::from_bytes(&key_bytes(p, secret.expose())?);
     let t = input.at.to_string();
     let sig = key.sign(&[t.as_bytes(), p.separator.as_bytes(), input.body].concat());
-    let sig = match p.signature_encoding {
-        Encoding::Hex => hex::encode(sig.to_bytes()),
-        Encoding::Base64 => super::mac::b64::encode(&sig.to_bytes()),
-    };
-    Ok(vec![(p.header.clone(), sig), (p.timestamp_header.clone(), t)])
+    Ok(vec![
+        (p.header.clone(), p.signature_encoding.encode(&sig.to_bytes())),
+        (p.timestamp_header.clone(), t),
+    ])
 }

@@ -75,6 +75,21 @@ pub struct Options {
 }
 
 impl Family {
+    /// The family's name, as a provider file's `family` key spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Family::Hmac(_) => "hmac",
+            Family::Standard(_) => "standard",
+            Family::Ed25519(_) => "ed25519",
+            Family::Ecdsa => "ecdsa",
+            Family::UrlForm(_) => "url_form",
+            Family::BodyFields => "body_fields",
+            Family::Token(_) => "token",
+            Family::Basic => "basic",
+            Family::None => "none",
+        }
+    }
+
     /// The default replay window, for families that sign a timestamp.
     pub fn default_tolerance(&self) -> Option<Duration> {
         let secs = match self {

@@ -112,18 +112,6 @@ impl Template {
         self.0.contains(&Part::Url)
     }
 
-    pub fn signs_timestamp(&self) -> bool {
-        self.0.contains(&Part::Timestamp)
-    }
-
-    /// The header names the template reads.
-    pub fn headers(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().filter_map(|p| match p {
-            Part::Header(h) => Some(h.as_str()),
-            Part::Literal(_) | Part::Body | Part::Timestamp | Part::Url | Part::Method => None,
-        })
-    }
-
     /// The message as byte slices, in order (the body is borrowed, not copied).
     pub fn render<'a>(&'a self, v: &Values<'_, 'a>) -> Result<Message<'a>, Missing> {
         let mut message = Message {
