@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{DestinationKind, Settings, SourceSettings};
+use crate::config::{Settings, SourceSettings};
 use crate::domain::mask_url;
 use crate::{App, telemetry};
 
@@ -109,22 +109,7 @@ pub fn check(config: &Path) -> ExitCode {
     }
     println!("destinations:");
     for (name, d) in &settings.destinations {
-        let target = match &d.kind {
-            DestinationKind::Http(h) => format!("http  {}", mask_url(&h.url)),
-            DestinationKind::File(Some(p)) => format!("file  {}", p.display()),
-            DestinationKind::File(None) => "file  stdout".to_string(),
-            DestinationKind::Slack(_) => "slack (incoming webhook)".to_string(),
-            // The arguments may carry a credential; the env table's values do.
-            DestinationKind::Command(c) => {
-                let mut shown = format!("command  {} ({} argument(s))", c.argv[0], c.argv.len() - 1);
-                if !c.env.is_empty() {
-                    let names: Vec<&str> = c.env.iter().map(|(n, _)| n.as_str()).collect();
-                    shown.push_str(&format!("  env: {}", names.join(", ")));
-                }
-                shown
-            }
-            DestinationKind::Nats(n) => format!("nats  {} subject {}", mask_url(n.url.expose()), n.subject),
-        };
+        let target = d.kind.describe();
         println!("  {name:<20} {target}");
     }
     println!("routes:");

@@ -74,6 +74,20 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// One line for `inlet check`: the program, how many arguments (they may carry a
+    /// credential) and the names of the `env` entries (their values do).
+    pub fn describe(&self) -> String {
+        let program = self.argv.first().map_or("", String::as_str);
+        let mut shown = format!("{program} ({} argument(s))", self.argv.len().saturating_sub(1));
+        if !self.env.is_empty() {
+            let names: Vec<&str> = self.env.iter().map(|(n, _)| n.as_str()).collect();
+            shown.push_str(&format!("  env: {}", names.join(", ")));
+        }
+        shown
+    }
+}
+
 pub struct CommandDestination {
     settings: Settings,
     timeout: Duration,

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::{AttemptResult, Delivery, Destination, envelope_bytes};
 use crate::domain::EventRecord;
+use crate::domain::mask::mask_url;
 use crate::domain::settings::{ConfigError, check_url, typed};
 use crate::domain::{Outcome, parse_retry_after};
 use crate::signature::Secret;
@@ -73,6 +74,13 @@ impl Settings {
             secret,
             headers: raw.headers.unwrap_or_default().into_iter().collect(),
         })
+    }
+}
+
+impl Settings {
+    /// One line for `inlet check`: the URL with its credentials masked.
+    pub fn describe(&self) -> String {
+        mask_url(&self.url)
     }
 }
 

@@ -12,6 +12,7 @@ use tokio::sync::OnceCell;
 
 use super::{AttemptResult, Delivery, Destination, envelope_bytes};
 use crate::domain::Outcome;
+use crate::domain::mask::mask_url;
 use crate::domain::settings::{ConfigError, typed};
 use crate::signature::Secret;
 
@@ -49,6 +50,13 @@ impl Settings {
             url: Secret::new(raw.url),
             subject: raw.subject,
         })
+    }
+}
+
+impl Settings {
+    /// One line for `inlet check`: the URL with its credentials masked, and the subject.
+    pub fn describe(&self) -> String {
+        format!("{} subject {}", mask_url(self.url.expose()), self.subject)
     }
 }
 

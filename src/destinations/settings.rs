@@ -1,14 +1,14 @@
 //! `[destinations.NAME]`: the settings every kind shares (`kind`, `timeout`, `concurrency`,
 //! `rate_limit`, `retry`, `circuit`), and the one `match` that hands the rest of the table
-//! to the kind, which owns its own keys: a key the kind does not know is refused by serde
+//! to the kind (through the table of kinds in `mod.rs`), which owns its own keys: a key the kind does not know is refused by serde
 //! with the keys it does know. `config` calls [`parse`] for each table.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{command, file, http, nats, slack};
+use super::DestinationKind;
 use crate::domain::settings::{ConfigError, typed};
 use crate::domain::values::{Dur, Rate, RateField};
 
@@ -21,40 +21,6 @@ pub struct DestinationSettings {
     pub rate_limit: Option<Rate>,
     pub retry: Vec<Duration>,
     pub circuit: CircuitSettings,
-}
-
-/// The closed set of destination kinds, each with its own settings.
-#[derive(Debug, Clone)]
-pub enum DestinationKind {
-    Http(http::Settings),
-    /// JSON Lines of envelopes; `None` is stdout (`path = "-"`).
-    File(Option<PathBuf>),
-    Slack(slack::Settings),
-    Command(command::Settings),
-    Nats(nats::Settings),
-}
-
-impl DestinationKind {
-    pub fn name(&self) -> &'static str {
-        match self {
-            DestinationKind::Http(_) => "http",
-            DestinationKind::File(_) => "file",
-            DestinationKind::Slack(_) => "slack",
-            DestinationKind::Command(_) => "command",
-            DestinationKind::Nats(_) => "nats",
-        }
-    }
-
-    /// How long one attempt may take by default; `None` for a kind that has no timeout.
-    fn default_timeout(&self) -> Option<Duration> {
-        match self {
-            DestinationKind::Command(_) => Some(Duration::from_secs(30)),
-            DestinationKind::Http(_) | DestinationKind::Slack(_) | DestinationKind::Nats(_) => {
-                Some(Duration::from_secs(10))
-            }
-            DestinationKind::File(_) => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -100,20 +66,7 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
         }
     }
     let common: Common = typed(toml::Value::Table(shared), &prefix)?;
-    let own = toml::Value::Table(own);
-    let kind = match common.kind.as_str() {
-        "http" => DestinationKind::Http(http::Settings::parse(own, &prefix)?),
-        "file" => DestinationKind::File(file::parse(own, &prefix, base_dir)?),
-        "slack" => DestinationKind::Slack(slack::Settings::parse(own, &prefix)?),
-        "command" => DestinationKind::Command(command::Settings::parse(own, &prefix, base_dir)?),
-        "nats" => DestinationKind::Nats(nats::Settings::parse(own, &prefix)?),
-        other => {
-            return Err(ConfigError::at(
-                at("kind"),
-                format!("unknown kind {other:?}: use http, file, slack, command or nats"),
-            ));
-        }
-    };
+    let kind = DestinationKind::parse(&common.kind, toml::Value::Table(own), &prefix, base_dir)?;
     let timeout = match (kind.default_timeout(), common.timeout) {
         (None, Some(_)) => {
             return Err(ConfigError::at(
@@ -156,4 +109,24 @@ pub fn parse(name: &str, value: toml::Value, base_dir: &Path) -> Result<Destinat
         retry,
         circuit,
     })
+}
+
+/// A broker's `url` key: it must start with `scheme://`; the TLS form (`{scheme}s://`) is
+/// refused with a message saying so, since no TLS stack is built in for brokers.
+pub(super) fn broker_url(url: String, scheme: &str, at: &str) -> Result<crate::signature::Secret, ConfigError> {
+    if url.starts_with(&format!("{scheme}s://")) {
+        return Err(ConfigError::at(
+            at,
+            format!(
+                "{scheme}s:// (TLS) is not built in: connect over {scheme}:// (a local TLS tunnel, or a private network)"
+            ),
+        ));
+    }
+    if !url.starts_with(&format!("{scheme}://")) {
+        return Err(ConfigError::at(
+            at,
+            format!("must be a URL that starts with {scheme}://"),
+        ));
+    }
+    Ok(crate::signature::Secret::new(url))
 }

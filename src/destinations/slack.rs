@@ -42,6 +42,13 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// One line for `inlet check`: the URL is the credential, so only what it is.
+    pub fn describe(&self) -> String {
+        "(incoming webhook)".to_string()
+    }
+}
+
 pub struct SlackDestination {
     settings: Settings,
     client: reqwest::Client,

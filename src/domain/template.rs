@@ -3,7 +3,7 @@
 //! nothing; in a URL each value is percent-encoded as one path segment or query value
 //! (only RFC 3986 unreserved characters stay), and a value that is missing, empty, `.` or
 //! `..` is an error: it would ask another URL (the parent, the collection) than the one
-//! meant. Slack texts and hydration URLs use it.
+//! meant. Slack texts, hydration URLs and broker names (routing keys, streams) use it.
 
 use serde_json::Value;
 
@@ -108,6 +108,25 @@ impl Template {
         out
     }
 
+    /// Whether a placeholder reads the payload (so the body must be parsed to render it).
+    pub fn reads_payload(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Pointer(_)))
+    }
+
+    /// A name for a broker or a database (a routing key, a stream): values as they are, no
+    /// encoding; an event without a type has the type `none`, a missing pointer is empty.
+    pub fn render_name(&self, fields: &Fields<'_>) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Type => out.push_str(fields.event_type.filter(|t| !t.is_empty()).unwrap_or("none")),
+                Part::Id | Part::Source | Part::Pointer(_) => out.push_str(&value(part, fields).unwrap_or_default()),
+            }
+        }
+        out
+    }
+
     /// A URL: every value percent-encoded; a missing, empty, `.` or `..` value is an error.
     pub fn render_url(&self, fields: &Fields<'_>) -> Result<String, PlaceholderError> {
         let mut out = String::new();
@@ -169,6 +188,18 @@ fn percent_encode(value: &str, out: &mut String) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_name_renders_values_raw_and_a_missing_type_as_none() {
+        let t = Template::parse("{source}.{type}.{/shop/name}").expect("valid");
+        let payload = json!({"shop": {"name": "a b/c"}});
+        assert_eq!(t.render_name(&fields(&payload)), "shop.orders/paid.a b/c");
+        let untyped = Fields {
+            event_type: None,
+            ..fields(&payload)
+        };
+        assert_eq!(t.render_name(&untyped), "shop.none.a b/c");
+    }
 
     fn fields(payload: &Value) -> Fields<'_> {
         Fields {

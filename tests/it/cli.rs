@@ -330,9 +330,18 @@ kind = "command"
 command = ["./handle.sh", "--key=ARGV-SECRET"]
 env = { API_KEY = "ENV-SECRET" }
 
+[destinations.queue]
+kind = "amqp"
+url = "amqp://guest:AMQP-PASSWORD@127.0.0.1:5672/%2f"
+exchange = "inlet"
+
+[destinations.stream]
+kind = "redis"
+url = "redis://:REDIS-PASSWORD@127.0.0.1:6379/0"
+
 [[routes]]
 from = ["items"]
-to = ["app", "bus", "run"]
+to = ["app", "bus", "run", "queue", "stream"]
 "#,
     )
     .expect("written");
@@ -352,6 +361,8 @@ to = ["app", "bus", "run"]
         "NATS-PASSWORD",
         "ARGV-SECRET",
         "ENV-SECRET",
+        "AMQP-PASSWORD",
+        "REDIS-PASSWORD",
     ] {
         assert!(!text.contains(secret), "{secret} shown:\n{text}");
     }
@@ -361,6 +372,8 @@ to = ["app", "bus", "run"]
         "GET https://user:***@api.example.com/x/{/id}?signature=***",
         "http  https://user:***@app.example.com/hook?token=***",
         "nats  nats://user:***@127.0.0.1:4222",
+        "amqp  amqp://guest:***@127.0.0.1:5672/%2f exchange inlet routing key {source}.{type}",
+        "redis  redis://:***@127.0.0.1:6379/0 stream inlet:{source}",
         "env: API_KEY",
     ] {
         assert!(text.contains(shown), "{shown:?} not in:\n{text}");

@@ -29,6 +29,7 @@
 //! - `handshakes`: GET challenges (Meta, X, Dropbox) and signed POST handshakes (Twitch, Xero), never stored.
 
 mod admin_api;
+mod amqp;
 mod architecture;
 mod browsers;
 mod cli;
@@ -51,6 +52,7 @@ mod poll;
 mod presets;
 mod provider;
 mod receiver;
+mod redis;
 mod routing;
 mod sources_api;
 mod support;

@@ -133,8 +133,8 @@ to = ["metrics_app"]
         get(r#"inlet_delivery_duration_seconds_count{destination="metrics_app"}"#),
         2.0
     );
-    assert_eq!(get(r#"inlet_queue_depth{destination="metrics_app"}"#), 0.0);
-    assert_eq!(get(r#"inlet_circuit_open{destination="metrics_app"}"#), 0.0);
+    assert_eq!(get(r#"inlet_queue_depth{destination="metrics_app",kind="http"}"#), 0.0);
+    assert_eq!(get(r#"inlet_circuit_open{destination="metrics_app",kind="http"}"#), 0.0);
     assert!(get("inlet_ingest_duration_seconds_count") >= 3.0);
     assert!(get("inlet_store_commit_batch_count") >= 1.0);
     assert!(get(r#"inlet_store_commit_seconds_bucket{le="+Inf"}"#) >= 1.0);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use inlet::providers::SchemeSpec;
 
-use crate::support::{TestApp, now, settings, signed};
+use crate::support::{TestApp, now, settings, shop_source, signed};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -18,16 +18,9 @@ fn server() -> Option<String> {
 }
 
 fn config(url: &str, prefix: &str) -> String {
+    let shop = shop_source(SECRET);
     format!(
-        r#"
-[admin]
-token = "t"
-
-[sources.shop]
-scheme = "standard"
-secrets = ["{SECRET}"]
-event_type = "/type"
-
+        r#"{shop}
 [destinations.bus]
 kind = "nats"
 url = "{url}"

@@ -269,3 +269,78 @@ pub fn write_config(dir: &Path, body: &str) -> PathBuf {
     std::fs::write(&path, text).expect("config written");
     path
 }
+
+/// Polls `check` until it gives a value; fails the test naming `what` after `limit`.
+pub async fn eventually<T>(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+impl TestApp {
+    /// Posts `n` Standard Webhooks events to `source` (`{"n": i, "type": "order.created"}`,
+    /// message ids `{tag}-{i}`, objects `o{i}`), 8 at a time; returns the event ids in
+    /// the order of `i`.
+    pub async fn post_many(&self, source: &str, secret: &str, tag: &str, n: usize) -> Vec<String> {
+        use futures::StreamExt;
+        let spec = SchemeSpec::named("standard");
+        let answers: Vec<(usize, String)> = futures::stream::iter(0..n)
+            .map(|i| {
+                let body = format!(r#"{{"n":{i},"type":"order.created","object":{{"id":"o{i}"}}}}"#);
+                let headers = signed(&spec, secret, body.as_bytes(), now(), &format!("{tag}-{i}"), "");
+                async move {
+                    let (status, answer) = self.post(source, &headers, body.as_bytes()).await;
+                    assert_eq!(status, 200, "event {i}: {answer}");
+                    (i, answer["id"].as_str().expect("an event id").to_string())
+                }
+            })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        let mut ids = vec![String::new(); n];
+        for (i, id) in answers {
+            ids[i] = id;
+        }
+        ids
+    }
+
+    /// Waits until `destination` has `n` deliveries in the terminal state `state`
+    /// (`delivered` or `dead`), failing the test after `limit`.
+    pub async fn wait_for_deliveries(&self, destination: &str, state: &str, n: u64, limit: Duration) {
+        eventually(&format!("{n} {state} deliveries to {destination}"), limit, async || {
+            let stats = self.store.destination_stats().await.expect("stats read");
+            let s = stats.iter().find(|s| s.destination == destination)?;
+            let got = match state {
+                "delivered" => s.delivered,
+                "dead" => s.dead,
+                other => panic!("not a terminal state: {other}"),
+            };
+            (got >= n).then_some(())
+        })
+        .await
+    }
+}
+
+/// The admin token `t` and a Standard Webhooks source `shop` signed with `secret` whose
+/// events' type is the payload's `/type`: the head of the destination tests' configs.
+pub fn shop_source(secret: &str) -> String {
+    format!(
+        r#"
+[admin]
+token = "t"
+
+[sources.shop]
+scheme = "standard"
+secrets = ["{secret}"]
+event_type = "/type"
+"#
+    )
+}

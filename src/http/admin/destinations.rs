@@ -1,4 +1,5 @@
-//! `GET /api/v1/destinations`: every configured destination with its kind, circuit state,
+//! `GET /api/v1/destinations`: every configured destination with its kind, its target
+//! (credentials masked), circuit state,
 //! deliveries by state (pending, delivered, dead, skipped_stale) and the age of its oldest
 //! pending delivery.
 
@@ -14,6 +15,8 @@ use crate::http::AppState;
 pub struct DestinationRow<'a> {
     pub name: &'a str,
     pub kind: &'static str,
+    /// Where it delivers, credentials masked.
+    pub target: String,
     pub circuit_open: bool,
     pub stats: DestinationStats,
     pub oldest_pending_seconds: Option<f64>,
@@ -36,6 +39,7 @@ pub async fn rows(state: &AppState) -> Result<Vec<DestinationRow<'_>>, ApiError>
             DestinationRow {
                 name,
                 kind: d.kind.name(),
+                target: d.kind.target(),
                 circuit_open: state.workers.iter().any(|w| w.name() == name && w.circuit_open()),
                 oldest_pending_seconds: stats.oldest_pending_at.map(|at| (now - at).max(0) as f64 / 1000.0),
                 stats,
@@ -52,6 +56,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
             json!({
                 "name": r.name,
                 "kind": r.kind,
+                "target": r.target,
                 "circuit": if r.circuit_open { "open" } else { "closed" },
                 "deliveries": {
                     "pending": r.stats.pending,

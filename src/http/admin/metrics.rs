@@ -1,5 +1,6 @@
 //! `GET /metrics`: the registry's counters and histograms, plus the gauges read at scrape
-//! time: queue depth, oldest pending age and circuit state per destination.
+//! time: queue depth, oldest pending age and circuit state per destination (labelled with
+//! its name and kind).
 
 use axum::extract::State;
 use axum::http::header;
@@ -14,7 +15,10 @@ pub async fn scrape(State(state): State<AppState>) -> Result<Response, ApiError>
     let mut oldest = Vec::new();
     let mut circuit = Vec::new();
     for row in super::destinations::rows(&state).await? {
-        let labels = vec![("destination".to_string(), row.name.to_string())];
+        let labels = vec![
+            ("destination".to_string(), row.name.to_string()),
+            ("kind".to_string(), row.kind.to_string()),
+        ];
         depth.push(Gauge {
             name: "inlet_queue_depth",
             labels: labels.clone(),

@@ -74,6 +74,7 @@ pub async fn overview(_: Session, State(state): State<AppState>) -> Response {
             vec![
                 cell(&d["name"]),
                 cell(&d["kind"]),
+                cell(&d["target"]),
                 format!("<span class=\"{0}\">{0}</span>", esc(circuit)),
                 cell(&d["deliveries"]["pending"]),
                 d["oldest_pending_seconds"]
@@ -90,6 +91,7 @@ pub async fn overview(_: Session, State(state): State<AppState>) -> Response {
         &[
             "Destination",
             "Kind",
+            "Target",
             "Circuit",
             "Queue depth",
             "Oldest pending",
