@@ -11,6 +11,7 @@ mod envelope;
 mod file;
 mod http;
 pub mod nats;
+mod postgres;
 mod redis;
 mod settings;
 mod slack;
@@ -105,10 +106,11 @@ pub enum DestinationKind {
     Nats(nats::Settings),
     Amqp(amqp::Settings),
     Redis(redis::Settings),
+    Postgres(postgres::Settings),
 }
 
 /// Every `kind = "…"` a config may name, as the error for an unknown one lists them.
-const KINDS: &str = "http, file, slack, command, nats, amqp or redis";
+const KINDS: &str = "http, file, slack, command, nats, amqp, redis or postgres";
 
 impl DestinationKind {
     /// The kind named `kind`, from the rest of its table (`prefix` is `destinations.NAME`).
@@ -121,6 +123,7 @@ impl DestinationKind {
             "nats" => DestinationKind::Nats(nats::Settings::parse(own, prefix)?),
             "amqp" => DestinationKind::Amqp(amqp::Settings::parse(own, prefix)?),
             "redis" => DestinationKind::Redis(redis::Settings::parse(own, prefix)?),
+            "postgres" => DestinationKind::Postgres(postgres::Settings::parse(own, prefix)?),
             other => {
                 return Err(ConfigError::at(
                     format!("{prefix}.kind"),
@@ -139,6 +142,7 @@ impl DestinationKind {
             DestinationKind::Nats(_) => "nats",
             DestinationKind::Amqp(_) => "amqp",
             DestinationKind::Redis(_) => "redis",
+            DestinationKind::Postgres(_) => "postgres",
         }
     }
 
@@ -150,7 +154,8 @@ impl DestinationKind {
             | DestinationKind::Slack(_)
             | DestinationKind::Nats(_)
             | DestinationKind::Amqp(_)
-            | DestinationKind::Redis(_) => Some(Duration::from_secs(10)),
+            | DestinationKind::Redis(_)
+            | DestinationKind::Postgres(_) => Some(Duration::from_secs(10)),
             DestinationKind::File(_) => None,
         }
     }
@@ -166,6 +171,7 @@ impl DestinationKind {
             DestinationKind::Nats(n) => n.describe(),
             DestinationKind::Amqp(a) => a.describe(),
             DestinationKind::Redis(r) => r.describe(),
+            DestinationKind::Postgres(p) => p.describe(),
         }
     }
 
@@ -186,5 +192,10 @@ pub fn build(settings: &DestinationSettings) -> anyhow::Result<Box<dyn Destinati
         DestinationKind::Nats(n) => Box::new(nats::NatsDestination::new(n.clone(), timeout)),
         DestinationKind::Amqp(a) => Box::new(amqp::AmqpDestination::new(a.clone(), timeout)),
         DestinationKind::Redis(r) => Box::new(redis::RedisDestination::new(r.clone(), timeout)),
+        DestinationKind::Postgres(p) => Box::new(postgres::PostgresDestination::new(
+            p.clone(),
+            timeout,
+            settings.concurrency,
+        )?),
     })
 }

@@ -26,7 +26,7 @@ fn an_unknown_kind_lists_every_kind() {
         e.starts_with("destinations.d.kind: unknown kind \"kafka\": use http,"),
         "{e}"
     );
-    for kind in ["file", "slack", "command", "nats", "amqp", "redis"] {
+    for kind in ["file", "slack", "command", "nats", "amqp", "redis", "postgres"] {
         assert!(e.contains(kind), "{kind} missing from: {e}");
     }
 }
@@ -77,14 +77,45 @@ fn a_redis_destination_needs_a_redis_url_and_a_positive_maxlen() {
 }
 
 #[test]
+fn a_postgres_destination_needs_a_postgres_url_plain_table_names_and_a_pointer_key() {
+    let url = "url = \"postgres://app:pw@127.0.0.1/app\"";
+    assert!(err("postgres", "").starts_with("destinations.d.url: is required"));
+    assert!(err("postgres", "url = \"mysql://h/db\"").starts_with("destinations.d.url: must be a postgres://"));
+    for bad in ["a-b", "1abc", "a.b.c", "\\\"x\\\"", ""] {
+        let e = err("postgres", &format!("{url}\ntable = \"{bad}\""));
+        assert!(e.starts_with("destinations.d.table: a table name"), "{bad}: {e}");
+    }
+    let mirror = |m: &str| err("postgres", &format!("{url}\nmirror = {m}"));
+    assert!(mirror("{ table = \"m\" }").starts_with("destinations.d.mirror.key: is required"));
+    assert!(mirror("{ table = \"m\", key = \"id\" }").starts_with("destinations.d.mirror.key:"));
+    assert!(mirror("{ table = \"inlet_events\", key = \"/id\" }").contains("must not be the events table"));
+    assert!(mirror("{ table = \"m\", key = \"/id\", when = 1 }").contains("unknown field `when`"));
+    let d = ok(
+        "postgres",
+        &format!(
+            "{url}\ntable = \"app.events\"\nmirror = {{ table = \"orders\", key = \"/id\", version = \"/updated_at\" }}"
+        ),
+    );
+    assert_eq!(
+        d.kind.describe(),
+        "postgres  postgres://app:***@127.0.0.1/app table app.events mirror orders by /id (version /updated_at)"
+    );
+    assert_eq!(d.timeout.as_secs(), 10);
+}
+
+#[test]
 fn broker_credentials_never_show_in_the_settings_debug_text() {
     let kinds = [
         ok("amqp", "url = \"amqp://u:amqp-secret-1@h/%2f\"\nexchange = \"x\""),
         ok("redis", "url = \"redis://u:redis-secret-2@h/0\""),
+        ok("postgres", "url = \"postgres://u:pg-secret-3@h/db\""),
     ];
-    for (d, secret) in kinds.iter().zip(["amqp-secret-1", "redis-secret-2"]) {
+    for (d, secret) in kinds.iter().zip(["amqp-secret-1", "redis-secret-2", "pg-secret-3"]) {
         assert!(!format!("{d:?}").contains(secret), "{secret} in {d:?}");
         assert!(!d.kind.describe().contains(secret), "{secret} in {}", d.kind.describe());
-        assert!(matches!(d.kind, DestinationKind::Amqp(_) | DestinationKind::Redis(_)));
+        assert!(matches!(
+            d.kind,
+            DestinationKind::Amqp(_) | DestinationKind::Redis(_) | DestinationKind::Postgres(_)
+        ));
     }
 }

@@ -21,11 +21,7 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 static BROKER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn broker() -> Option<String> {
-    let url = std::env::var("INLET_TEST_AMQP").ok().filter(|u| !u.is_empty());
-    if url.is_none() {
-        eprintln!("skipped: set INLET_TEST_AMQP=amqp://guest:guest@127.0.0.1:5672/%2f to run the AMQP tests");
-    }
-    url
+    crate::support::service("INLET_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672/%2f", "AMQP")
 }
 
 fn config(url: &str, exchange: &str) -> String {

@@ -339,9 +339,13 @@ exchange = "inlet"
 kind = "redis"
 url = "redis://:REDIS-PASSWORD@127.0.0.1:6379/0"
 
+[destinations.warehouse]
+kind = "postgres"
+url = "postgres://app:WAREHOUSE-PASSWORD@127.0.0.1/app"
+
 [[routes]]
 from = ["items"]
-to = ["app", "bus", "run", "queue", "stream"]
+to = ["app", "bus", "run", "queue", "stream", "warehouse"]
 "#,
     )
     .expect("written");
@@ -363,6 +367,7 @@ to = ["app", "bus", "run", "queue", "stream"]
         "ENV-SECRET",
         "AMQP-PASSWORD",
         "REDIS-PASSWORD",
+        "WAREHOUSE-PASSWORD",
     ] {
         assert!(!text.contains(secret), "{secret} shown:\n{text}");
     }
@@ -374,6 +379,7 @@ to = ["app", "bus", "run", "queue", "stream"]
         "nats  nats://user:***@127.0.0.1:4222",
         "amqp  amqp://guest:***@127.0.0.1:5672/%2f exchange inlet routing key {source}.{type}",
         "redis  redis://:***@127.0.0.1:6379/0 stream inlet:{source}",
+        "postgres  postgres://app:***@127.0.0.1/app table inlet_events",
         "env: API_KEY",
     ] {
         assert!(text.contains(shown), "{shown:?} not in:\n{text}");

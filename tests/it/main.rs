@@ -49,6 +49,7 @@ mod nats;
 mod nodes;
 mod openapi;
 mod poll;
+mod postgres_destination;
 mod presets;
 mod provider;
 mod receiver;

@@ -10,11 +10,7 @@ use crate::support::{TestApp, now, settings, shop_source, signed};
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 fn server() -> Option<String> {
-    let url = std::env::var("INLET_TEST_NATS").ok().filter(|u| !u.is_empty());
-    if url.is_none() {
-        eprintln!("skipped: set INLET_TEST_NATS=nats://127.0.0.1:4222 to run the NATS tests");
-    }
-    url
+    crate::support::service("INLET_TEST_NATS", "nats://127.0.0.1:4222", "NATS")
 }
 
 fn config(url: &str, prefix: &str) -> String {

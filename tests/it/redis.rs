@@ -13,11 +13,7 @@ use crate::support::{TestApp, shop_source};
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 fn server() -> Option<String> {
-    let url = std::env::var("INLET_TEST_REDIS").ok().filter(|u| !u.is_empty());
-    if url.is_none() {
-        eprintln!("skipped: set INLET_TEST_REDIS=redis://127.0.0.1:6379/0 to run the Redis tests");
-    }
-    url
+    crate::support::service("INLET_TEST_REDIS", "redis://127.0.0.1:6379/0", "Redis")
 }
 
 fn config(url: &str, stream: &str, extra: &str) -> String {

@@ -213,6 +213,7 @@ pub fn standard_post(
 pub struct Child {
     pub process: std::process::Child,
     pub ingest: String,
+    pub admin: String,
     pub logs: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
@@ -252,7 +253,13 @@ impl Child {
             .expect("inlet says it is listening");
         let json: serde_json::Value = serde_json::from_str(&line).expect("JSON log line");
         let ingest = format!("http://{}", json["ingest"].as_str().expect("ingest address"));
-        Child { process, ingest, logs }
+        let admin = format!("http://{}", json["admin"].as_str().expect("admin address"));
+        Child {
+            process,
+            ingest,
+            admin,
+            logs,
+        }
     }
 
     pub fn logs(&self) -> String {
@@ -286,30 +293,9 @@ pub async fn eventually<T>(what: &str, limit: Duration, mut check: impl AsyncFnM
 }
 
 impl TestApp {
-    /// Posts `n` Standard Webhooks events to `source` (`{"n": i, "type": "order.created"}`,
-    /// message ids `{tag}-{i}`, objects `o{i}`), 8 at a time; returns the event ids in
-    /// the order of `i`.
+    /// [`post_many`] to this app.
     pub async fn post_many(&self, source: &str, secret: &str, tag: &str, n: usize) -> Vec<String> {
-        use futures::StreamExt;
-        let spec = SchemeSpec::named("standard");
-        let answers: Vec<(usize, String)> = futures::stream::iter(0..n)
-            .map(|i| {
-                let body = format!(r#"{{"n":{i},"type":"order.created","object":{{"id":"o{i}"}}}}"#);
-                let headers = signed(&spec, secret, body.as_bytes(), now(), &format!("{tag}-{i}"), "");
-                async move {
-                    let (status, answer) = self.post(source, &headers, body.as_bytes()).await;
-                    assert_eq!(status, 200, "event {i}: {answer}");
-                    (i, answer["id"].as_str().expect("an event id").to_string())
-                }
-            })
-            .buffer_unordered(8)
-            .collect()
-            .await;
-        let mut ids = vec![String::new(); n];
-        for (i, id) in answers {
-            ids[i] = id;
-        }
-        ids
+        post_many(&self.client, &self.base, source, secret, tag, n).await
     }
 
     /// Waits until `destination` has `n` deliveries in the terminal state `state`
@@ -343,4 +329,47 @@ secrets = ["{secret}"]
 event_type = "/type"
 "#
     )
+}
+
+/// Posts `n` Standard Webhooks events to `{base}/webhooks/{source}`
+/// (`{"n": i, "type": "order.created", "object": {"id": "o{i}"}}`, message ids `{tag}-{i}`),
+/// 8 at a time; returns the event ids in the order of `i`.
+pub async fn post_many(
+    client: &reqwest::Client,
+    base: &str,
+    source: &str,
+    secret: &str,
+    tag: &str,
+    n: usize,
+) -> Vec<String> {
+    use futures::StreamExt;
+    let answers: Vec<(usize, String)> = futures::stream::iter(0..n)
+        .map(|i| {
+            let body = format!(r#"{{"n":{i},"type":"order.created","object":{{"id":"o{i}"}}}}"#);
+            let request = standard_post(client, base, source, secret, body.as_bytes(), &format!("{tag}-{i}"));
+            async move {
+                let resp = request.send().await.expect("answered");
+                assert_eq!(resp.status().as_u16(), 200, "event {i}");
+                let answer: serde_json::Value = resp.json().await.expect("JSON");
+                (i, answer["id"].as_str().expect("an event id").to_string())
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let mut ids = vec![String::new(); n];
+    for (i, id) in answers {
+        ids[i] = id;
+    }
+    ids
+}
+
+/// The URL of a service this machine runs, from `var`; `None` (saying the `what` tests are
+/// skipped, and how to run them) when it is not set.
+pub fn service(var: &str, example: &str, what: &str) -> Option<String> {
+    let url = std::env::var(var).ok().filter(|u| !u.is_empty());
+    if url.is_none() {
+        eprintln!("skipped: set {var}={example} to run the {what} tests");
+    }
+    url
 }
