@@ -16,9 +16,11 @@
 //! BENCH_SECONDS (default 10), BENCH_CONCURRENCY (a list, default "64,256"), BENCH_ROUNDS
 //! (ceiling/ingest pairs per level, default 3), BENCH_INLET (another gateway binary),
 //! BENCH_PHASES ("ingest,e2e"; "postgres" for SQLite against one and two nodes on
-//! PostgreSQL in one run, see `nodes.rs`), BENCH_BACKLOG (default 100000).
+//! PostgreSQL in one run, see `nodes.rs`; "kinds" for end to end into each destination
+//! kind, see `kinds.rs`), BENCH_BACKLOG (default 100000).
 
 mod e2e;
+mod kinds;
 mod load;
 mod nodes;
 mod process;
@@ -50,6 +52,9 @@ fn main() {
     }
     if phases.contains("postgres") {
         nodes::run(&rt);
+    }
+    if phases.contains("kinds") {
+        kinds::run(&rt);
     }
 }
 

@@ -3,21 +3,21 @@
 //! pointer, the latest received wins), in the transaction that writes the event's row.
 
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::postgres::Postgres;
+use sqlx::{AssertSqlSafe, Row as _, Transaction};
 
-use super::{Mirror, Tx, seconds};
-use crate::domain::EventRecord;
+/// The transaction a batch writes its rows in.
+type Tx<'a> = Transaction<'a, Postgres>;
+
+use super::Mirror;
+use super::batch::{Object, Row, seconds};
 use crate::domain::compare::compare_values;
 use crate::domain::values::Pointer;
 
 /// The mirror's row for the event's object: inserted, or replaced when the event is newer
 /// than the row (by `version`; without one, by when it was received), else kept.
-pub(super) async fn upsert(tx: &mut Tx<'_>, mirror: &Mirror, event: &EventRecord, doc: &str) -> Result<String, String> {
-    let payload: Option<Value> = serde_json::from_slice(&event.body).ok();
-    let Some(key) = text_at(payload.as_ref(), &mirror.key) else {
-        return Ok(format!("no {} in the payload: no mirror row", mirror.key.0));
-    };
-    let version = mirror.version.as_ref().and_then(|v| text_at(payload.as_ref(), v));
+pub(super) async fn upsert(tx: &mut Tx<'_>, mirror: &Mirror, event: &Row, object: &Object) -> Result<String, String> {
+    let (key, version) = (&object.key, &object.version);
     let table = mirror.table.sql();
     let failed = |e: sqlx::Error| format!("mirror {}: {e}", mirror.table.shown());
     let insert = format!(
@@ -26,12 +26,12 @@ pub(super) async fn upsert(tx: &mut Tx<'_>, mirror: &Mirror, event: &EventRecord
     );
     let bind = |sql: String| {
         sqlx::query(AssertSqlSafe(sql))
-            .bind(key.clone())
-            .bind(version.clone())
-            .bind(event.source.clone())
-            .bind(event.id.clone())
+            .bind(key)
+            .bind(version)
+            .bind(&event.source)
+            .bind(&event.id)
             .bind(seconds(event.received_at))
-            .bind(doc.to_string())
+            .bind(&object.doc)
     };
     if bind(insert).execute(&mut **tx).await.map_err(failed)?.rows_affected() == 1 {
         return Ok(format!("mirror {key} inserted"));
@@ -39,12 +39,12 @@ pub(super) async fn upsert(tx: &mut Tx<'_>, mirror: &Mirror, event: &EventRecord
     let stored = sqlx::query(AssertSqlSafe(format!(
         "SELECT version, (extract(epoch FROM updated_at) * 1000)::int8, event_id FROM {table} WHERE key = $1 FOR UPDATE"
     )))
-    .bind(&key)
+    .bind(key)
     .fetch_one(&mut **tx)
     .await
     .map_err(failed)?;
     let (old_version, old_at, old_id): (Option<String>, i64, String) = (stored.get(0), stored.get(1), stored.get(2));
-    let replaces = match (&mirror.version, &version, &old_version) {
+    let replaces = match (&mirror.version, version, &old_version) {
         (Some(_), Some(new), Some(old)) => newer(new, old),
         (Some(_), Some(_), None) => true,
         (Some(_), None, _) => false,
@@ -62,7 +62,7 @@ pub(super) async fn upsert(tx: &mut Tx<'_>, mirror: &Mirror, event: &EventRecord
 }
 
 /// The text form of a payload value (strings as they are, else JSON); `None` for none.
-fn text_at(payload: Option<&Value>, pointer: &Pointer) -> Option<String> {
+pub(super) fn text_at(payload: Option<&Value>, pointer: &Pointer) -> Option<String> {
     match payload?.pointer(&pointer.0)? {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),

@@ -1,18 +1,21 @@
 //! The PostgreSQL destination: one row per event in a table of the user's database (not
 //! inlet's own store), `INSERT … ON CONFLICT (id) DO NOTHING`, so a repeated attempt or a
 //! replay adds no row; with `mirror`, the same transaction keeps one row per object holding
-//! its newest version (versions compared as ordered routes compare them). Both tables are
-//! created when missing; an existing one that lacks a column refuses start-up, naming it.
+//! its newest version (versions compared as ordered routes compare them). The attempts
+//! running at once share a transaction (`batch.rs`). Both tables are created when missing;
+//! an existing one that lacks a column refuses start-up, naming it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize;
+use serde_json::Value;
 use serde_json::value::RawValue;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{AssertSqlSafe, Postgres, Transaction};
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, mpsc, oneshot};
 
+mod batch;
 mod mirror;
 mod tables;
 
@@ -22,7 +25,11 @@ use crate::domain::settings::{ConfigError, typed};
 use crate::domain::values::Pointer;
 use crate::domain::{EventRecord, Hydrated};
 use crate::signature::Secret;
+use batch::{Object, Row};
 use tables::{EVENT_COLUMNS, MIRROR_COLUMNS, NotReady, Table};
+
+/// Writers: transactions in flight at once.
+const WRITERS: usize = 2;
 
 /// `mirror = { table, key = "/pointer", version = "/pointer" }`.
 #[derive(Debug, Clone)]
@@ -106,6 +113,8 @@ pub struct PostgresDestination {
     timeout: Duration,
     pool: PgPool,
     ready: OnceCell<()>,
+    /// Started on the first attempt (it needs the runtime).
+    writers: OnceCell<mpsc::Sender<batch::Job>>,
 }
 
 impl PostgresDestination {
@@ -120,6 +129,7 @@ impl PostgresDestination {
             timeout,
             pool,
             ready: OnceCell::new(),
+            writers: OnceCell::new(),
         })
     }
 
@@ -137,61 +147,57 @@ impl PostgresDestination {
             .map(|_| ())
     }
 
-    async fn write(&self, delivery: &Delivery<'_>) -> Result<String, String> {
+    /// The event's row, built here so the writer only binds.
+    fn row(&self, delivery: &Delivery<'_>) -> Row {
         let event = delivery.event;
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(|e| format!("cannot reach PostgreSQL: {e}"))?;
         let (payload, payload_base64) = payload_columns(event);
         let state = match delivery.state {
             None => None,
             Some(Hydrated::State(bytes)) => json_text(bytes),
             Some(Hydrated::Gone { .. }) => Some("null"),
         };
-        let insert = format!(
-            "INSERT INTO {} (id, source, type, dedupe_key, via, received_at, occurred_at, payload, payload_base64, state) \
-             VALUES ($1, $2, $3, $4, $5, to_timestamp($6), to_timestamp($7), $8::jsonb, $9, $10::jsonb) \
-             ON CONFLICT (id) DO NOTHING",
-            self.settings.table.sql()
-        );
-        let inserted = sqlx::query(AssertSqlSafe(insert))
-            .bind(&event.id)
-            .bind(&event.source)
-            .bind(event.event_type.as_deref())
-            .bind(&event.dedupe_key)
-            .bind(event.via.as_str())
-            .bind(seconds(event.received_at))
-            .bind(event.occurred_at.map(seconds))
-            .bind(payload)
-            .bind(payload_base64)
-            .bind(state)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| format!("insert into {}: {e}", self.settings.table.shown()))?
-            .rows_affected();
-        let mut answer = if inserted == 1 {
-            "row inserted".to_string()
-        } else {
-            "row already there".to_string()
-        };
-        if let Some(mirror) = &self.settings.mirror {
-            let doc = state.or(payload).unwrap_or("null");
-            answer.push_str("; ");
-            answer.push_str(&mirror::upsert(&mut tx, mirror, event, doc).await?);
+        let object = self.settings.mirror.as_ref().and_then(|m| {
+            let body: Option<Value> = serde_json::from_slice(&event.body).ok();
+            Some(Object {
+                key: mirror::text_at(body.as_ref(), &m.key)?,
+                version: m.version.as_ref().and_then(|v| mirror::text_at(body.as_ref(), v)),
+                doc: state.or(payload).unwrap_or("null").to_string(),
+            })
+        });
+        Row {
+            id: event.id.clone(),
+            source: event.source.clone(),
+            event_type: event.event_type.clone(),
+            dedupe_key: event.dedupe_key.clone(),
+            via: event.via.as_str(),
+            received_at: event.received_at,
+            occurred_at: event.occurred_at,
+            payload: payload.map(str::to_string),
+            payload_base64,
+            state: state.map(str::to_string),
+            object,
         }
-        tx.commit().await.map_err(|e| format!("commit: {e}"))?;
-        Ok(answer)
     }
-}
 
-/// The transaction a delivery writes its rows in.
-type Tx<'a> = Transaction<'a, Postgres>;
-
-/// Unix ms as the seconds `to_timestamp` takes.
-fn seconds(ms: i64) -> f64 {
-    ms as f64 / 1000.0
+    /// Hands the row to a writer and waits for its transaction.
+    async fn write(&self, row: Row) -> Result<String, String> {
+        let writers = self.writers.get_or_init(|| async {
+            let tables = Arc::new(batch::Tables {
+                pool: self.pool.clone(),
+                events: self.settings.table.clone(),
+                mirror: self.settings.mirror.clone(),
+            });
+            batch::spawn(tables, WRITERS)
+        });
+        let (reply, answer) = oneshot::channel();
+        let job = batch::Job { row, reply };
+        writers
+            .await
+            .send(job)
+            .await
+            .map_err(|_| "the writers stopped".to_string())?;
+        answer.await.map_err(|_| "the writer stopped".to_string())?
+    }
 }
 
 /// The body as JSON text when it is JSON that `jsonb` takes (no `\u0000`).
@@ -234,7 +240,7 @@ impl Destination for PostgresDestination {
             self.ensure().await.map_err(|e| match e {
                 NotReady::Unreachable(why) | NotReady::Unfit(why) => why,
             })?;
-            self.write(delivery).await
+            self.write(self.row(delivery)).await
         };
         match tokio::time::timeout(self.timeout, attempt).await {
             Ok(Ok(answer)) => AttemptResult::delivered(answer),
