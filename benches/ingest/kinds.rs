@@ -200,6 +200,7 @@ fn run_one(
     );
     let (mut gw, addr) = gateway(dir.path(), &config);
     let server_before = target.server().map_or(0, cpu_of);
+    let bench_before = cpu_ticks("self");
     let started = Instant::now();
     let sent = rt.block_on(load(Load {
         addr: &addr,
@@ -221,6 +222,8 @@ fn run_one(
     });
     let gateway_ticks = cpu_ticks(&gw.id().to_string());
     let server_ticks = target.server().map_or(0, cpu_of) - server_before;
+    // The load generator and the HTTP receiver live in this process.
+    let bench_ticks = cpu_ticks("self") - bench_before;
     stop(&mut gw);
     let name = target.name();
     // Clock ticks are 10 ms: per event in µs.
@@ -231,12 +234,13 @@ fn run_one(
             let rate = sent.acked as f64 / d.as_secs_f64();
             println!(
                 "- round {round} {name:<8} {} acked at {:.0}/s, all delivered after {:.1}s: {rate:.0} events/s; \
-                 CPU per event: gateway {:.0} µs, server {:.0} µs",
+                 CPU per event: gateway {:.0} µs, server {:.0} µs, load generator (and HTTP receiver) {:.0} µs",
                 sent.acked,
                 sent.rate,
                 d.as_secs_f64(),
                 per_event(gateway_ticks),
-                per_event(server_ticks)
+                per_event(server_ticks),
+                per_event(bench_ticks)
             );
             Some(rate)
         }
