@@ -11,7 +11,6 @@ use serde::Deserialize;
 use tokio::sync::OnceCell;
 
 use super::{AttemptResult, Delivery, Destination, envelope_bytes};
-use crate::domain::Outcome;
 use crate::domain::mask::mask_url;
 use crate::domain::settings::{ConfigError, typed};
 use crate::signature::Secret;
@@ -136,19 +135,16 @@ impl Destination for NatsDestination {
             Err(e) => Err(e),
         };
         match sent {
-            Ok(ack) => AttemptResult {
-                outcome: Outcome::Delivered { status: None },
-                response_excerpt: Some(format!(
-                    "stream {} seq {}{}",
-                    ack.stream,
-                    ack.sequence,
-                    if ack.duplicate {
-                        " (duplicate: already stored)"
-                    } else {
-                        ""
-                    }
-                )),
-            },
+            Ok(ack) => AttemptResult::delivered(format!(
+                "stream {} seq {}{}",
+                ack.stream,
+                ack.sequence,
+                if ack.duplicate {
+                    " (duplicate: already stored)"
+                } else {
+                    ""
+                }
+            )),
             Err(e) => AttemptResult::failed(match e.kind() {
                 PublishErrorKind::StreamNotFound => format!("no JetStream stream covers subject {subject:?}"),
                 PublishErrorKind::TimedOut => format!("no ack within {}s", self.timeout.as_secs_f64()),

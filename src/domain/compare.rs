@@ -24,7 +24,8 @@ pub fn instant(v: &Value) -> Option<DateTime<Utc>> {
     }
 }
 
-fn text(v: &Value) -> String {
+/// A value as text: strings as they are, anything else as its JSON text.
+pub fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),

@@ -44,10 +44,7 @@ pub fn pending_deliveries(
         }
         let order = route.ordering.as_ref().and_then(|o| {
             let key = parsed?.pointer(&o.key)?;
-            let key = match key {
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
+            let key = crate::domain::compare::text(key);
             Some(crate::domain::OrderSlot {
                 key: format!("{index}:{key}"),
                 version: o

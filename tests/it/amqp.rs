@@ -186,17 +186,13 @@ async fn a_thousand_events_arrive_once_with_their_properties_across_a_broker_res
 /// The admin API lists the destination with its kind and masked target; metrics label it.
 async fn surfaces_show_the_kind(app: &TestApp) {
     let get = |path: &str| app.client.get(format!("{}{path}", app.admin)).bearer_auth("t").send();
-    let view: serde_json::Value = get("/api/v1/destinations")
+    let d = crate::support::destination_view(&app.client, &app.admin)
         .await
-        .expect("answered")
-        .json()
-        .await
-        .expect("JSON");
-    let d = &view["items"][0];
-    assert_eq!(d["kind"], "amqp", "{view}");
+        .expect("the destinations view");
+    assert_eq!(d["kind"], "amqp", "{d}");
     let target = d["target"].as_str().expect("a target");
     assert!(target.starts_with("amqp://guest:***@127.0.0.1:5672"), "{target}");
-    assert_eq!(d["deliveries"]["delivered"], 1000, "{view}");
+    assert_eq!(d["deliveries"]["delivered"], 1000, "{d}");
     let metrics = get("/metrics").await.expect("answered").text().await.expect("text");
     assert!(
         metrics.contains(r#"inlet_queue_depth{destination="queue",kind="amqp"} 0"#),

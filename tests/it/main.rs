@@ -59,3 +59,4 @@ mod sources_api;
 mod support;
 mod takeover;
 mod trigger;
+mod unreachable;

@@ -10,7 +10,9 @@ use rand::seq::SliceRandom;
 use sqlx::postgres::PgPool;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::support::{Child, TestApp, eventually, post_many, settings, shop_source, standard_post, write_config};
+use crate::support::{
+    Child, TestApp, destination_view, eventually, post_many, settings, shop_source, standard_post, write_config,
+};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -59,27 +61,13 @@ async fn drop_tables(pool: &PgPool, tables: &[&str]) {
     }
 }
 
-/// The first destination as `/api/v1/destinations` shows it.
-async fn view(client: &reqwest::Client, admin: &str) -> Option<serde_json::Value> {
-    let list: serde_json::Value = client
-        .get(format!("{admin}/api/v1/destinations"))
-        .bearer_auth("t")
-        .send()
-        .await
-        .ok()?
-        .json()
-        .await
-        .ok()?;
-    Some(list["items"][0].clone())
-}
-
 /// Waits until the destination has delivered at least `n` and has nothing pending.
 async fn settled(client: &reqwest::Client, admin: &str, n: u64) -> serde_json::Value {
     eventually(
         &format!("{n} delivered, none pending"),
         Duration::from_secs(60),
         async || {
-            let d = view(client, admin).await?;
+            let d = destination_view(client, admin).await?;
             let counts = &d["deliveries"];
             (counts["pending"] == 0 && counts["delivered"].as_u64()? >= n).then_some(d)
         },

@@ -373,3 +373,17 @@ pub fn service(var: &str, example: &str, what: &str) -> Option<String> {
     }
     url
 }
+
+/// The first destination as `{admin}/api/v1/destinations` shows it (token `t`).
+pub async fn destination_view(client: &reqwest::Client, admin: &str) -> Option<serde_json::Value> {
+    let list: serde_json::Value = client
+        .get(format!("{admin}/api/v1/destinations"))
+        .bearer_auth("t")
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    Some(list["items"][0].clone())
+}

@@ -11,7 +11,7 @@ type Tx<'a> = Transaction<'a, Postgres>;
 
 use super::Mirror;
 use super::batch::{Object, Row, seconds};
-use crate::domain::compare::compare_values;
+use crate::domain::compare::{compare_values, text};
 use crate::domain::values::Pointer;
 
 /// The mirror's row for the event's object: inserted, or replaced when the event is newer
@@ -65,8 +65,7 @@ pub(super) async fn upsert(tx: &mut Tx<'_>, mirror: &Mirror, event: &Row, object
 pub(super) fn text_at(payload: Option<&Value>, pointer: &Pointer) -> Option<String> {
     match payload?.pointer(&pointer.0)? {
         Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
+        other => Some(text(other)),
     }
 }
 
