@@ -24,6 +24,7 @@ use crate::store::Store;
 use crate::store::postgres::PgStore;
 use crate::store::sqlite::SqliteStore;
 use crate::telemetry::feed::Feed;
+use crate::workers::alerts::{AlertLoop, Signals};
 use crate::workers::{Clock, DeliveryWorker, SystemClock, poll, retention};
 
 /// Open connections the admin listener takes at most (operators and their scripts, not
@@ -100,6 +101,11 @@ impl App {
                     .with_feed(feed.clone()),
             ));
         }
+        let wakeup = Arc::new(Notify::new());
+        // A pause survives restarts: no claim before the workers know theirs.
+        crate::workers::pauses::apply(store.as_ref(), &workers, &wakeup)
+            .await
+            .context("cannot read the paused destinations")?;
         let ingest = TcpListener::bind(settings.server.listen)
             .await
             .with_context(|| format!("cannot listen on {} (server.listen)", settings.server.listen))?;
@@ -107,7 +113,6 @@ impl App {
             .await
             .with_context(|| format!("cannot listen on {} (admin.listen)", settings.admin.listen))?;
         let settings = Arc::new(settings);
-        let wakeup = Arc::new(Notify::new());
         let pollers = settings
             .sources
             .values()
@@ -204,11 +209,34 @@ impl App {
             }
             // Spread the first runs of many sources over up to 10 ms each (within an interval).
             let spread = Duration::from_millis(10 * self.pollers.len() as u64);
+            let (signals, signalled) = Signals::channel();
             for p in &self.pollers {
                 let stagger = spread.min(p.source.interval).mul_f64(rand::random::<f64>());
                 let (store, clock) = (self.state.store.clone(), self.clock.clone());
-                background.spawn(poll::run(p.clone(), store, clock, shutdown.clone(), stagger));
+                background.spawn(poll::run(
+                    p.clone(),
+                    store,
+                    clock,
+                    shutdown.clone(),
+                    stagger,
+                    signals.clone(),
+                ));
             }
+            let alerts = AlertLoop::new(
+                self.state.settings.clone(),
+                self.state.store.clone(),
+                self.state.workers.clone(),
+                self.pollers.clone(),
+                self.state.wakeup.clone(),
+                self.clock.clone(),
+            );
+            background.spawn(alerts.run(signalled, shutdown.clone()));
+            background.spawn(crate::workers::pauses::run(
+                self.state.store.clone(),
+                self.state.workers.clone(),
+                self.state.wakeup.clone(),
+                shutdown.clone(),
+            ));
             let (store, clock) = (self.state.store.clone(), self.clock.clone());
             background.spawn(retention::run(
                 store,

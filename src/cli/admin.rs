@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use super::{AdminArgs, ListArgs, SourcesAction, SourcesArgs};
+use super::{AdminArgs, SourcesAction, SourcesArgs};
 use crate::config::Settings;
 
 /// A client of one gateway's admin API.
@@ -234,54 +234,6 @@ pub fn aligned(rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
-}
-
-pub fn destinations(config: &Path, args: ListArgs) -> ExitCode {
-    let client = match client(config, &args.admin) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    block_on(async move {
-        let answer = client.get("/api/v1/destinations").await?;
-        let items = answer["items"].as_array().cloned().unwrap_or_default();
-        if args.json {
-            println!("{}", Value::Array(items));
-            return Ok(());
-        }
-        let mut rows = vec![
-            [
-                "NAME",
-                "KIND",
-                "CIRCUIT",
-                "PENDING",
-                "OLDEST",
-                "DELIVERED",
-                "DEAD",
-                "STALE",
-            ]
-            .iter()
-            .map(|h| h.to_string())
-            .collect::<Vec<_>>(),
-        ];
-        for d in &items {
-            let n = |k: &str| text_of(&d["deliveries"][k]);
-            let oldest = d["oldest_pending_seconds"]
-                .as_f64()
-                .map_or("-".to_string(), |s| format!("{s:.0}s"));
-            rows.push(vec![
-                text_of(&d["name"]),
-                text_of(&d["kind"]),
-                text_of(&d["circuit"]),
-                n("pending"),
-                oldest,
-                n("delivered"),
-                n("dead"),
-                n("skipped_stale"),
-            ]);
-        }
-        print!("{}", aligned(&rows));
-        Ok(())
-    })
 }
 
 /// A JSON value as table text: strings as they are, null as "-".

@@ -112,6 +112,23 @@ pub fn check(config: &Path) -> ExitCode {
         let target = d.kind.describe();
         println!("  {name:<20} {target}");
     }
+    let alerts = &settings.alerts;
+    if !alerts.notify.is_empty() {
+        println!(
+            "alerts: notify {}   backlog {}s   rejected > {} in 5 min   repeat {}",
+            alerts.notify.join(", "),
+            alerts.backlog.as_secs(),
+            alerts.rejected,
+            alerts
+                .repeat
+                .map_or("never".to_string(), |d| format!("every {}s", d.as_secs()))
+        );
+        for name in alerts.self_notified() {
+            println!(
+                "  warning: alerts about destination {name} can only go through {name} itself; add a second notify destination"
+            );
+        }
+    }
     println!("routes:");
     for r in &settings.routes {
         let mut extra = String::new();

@@ -1,12 +1,13 @@
 //! The command line: `serve`, `check`, `init`, the offline signature tools `verify`,
 //! `sign` and `send`, the provider commands `providers` and `trigger`, and the admin-client
-//! commands (`sources`, `destinations`, `events`, `replay`, `tail`). Parsing lives here;
+//! commands (`sources`, `destinations`, `alerts`, `rejected`, `events`, `replay`, `tail`). Parsing lives here;
 //! each command's work is in its own file and calls into the library like any other user
 //! of it.
 
 mod admin;
 mod events;
 mod gateway;
+mod operating;
 mod providers;
 mod tools;
 
@@ -45,8 +46,13 @@ pub enum Command {
     Send(SendArgs),
     /// Status of every source: poll cursors, efficiency and recovered events (admin API).
     Sources(SourcesArgs),
-    /// Status of every destination: deliveries by state, oldest pending, circuit (admin API).
-    Destinations(ListArgs),
+    /// Status of every destination: deliveries by state, oldest pending, circuit; pause or
+    /// resume one (admin API).
+    Destinations(DestinationsArgs),
+    /// Alerts, newest first: open and resolved (admin API).
+    Alerts(AlertsArgs),
+    /// Rejected requests, newest first; `retry` verifies the kept ones again (admin API).
+    Rejected(RejectedArgs),
     /// Stored events: list with filters, or show one with its deliveries (admin API).
     Events(EventsArgs),
     /// Re-queue deliveries: of events by id, or in bulk by status (admin API).
@@ -193,6 +199,63 @@ pub struct SourcesArgs {
     pub json: bool,
 }
 
+#[derive(Args)]
+pub struct DestinationsArgs {
+    #[command(subcommand)]
+    pub action: Option<DestinationsAction>,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum DestinationsAction {
+    /// Hold a destination: new deliveries wait as pending, nothing is attempted (every node;
+    /// survives restarts).
+    Pause { name: String },
+    /// Let a paused destination deliver again.
+    Resume { name: String },
+}
+
+#[derive(Args)]
+pub struct AlertsArgs {
+    /// Only `open` or `resolved` alerts.
+    #[arg(long, value_parser = ["open", "resolved"])]
+    pub state: Option<String>,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct RejectedArgs {
+    #[command(subcommand)]
+    pub action: Option<RejectedAction>,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum RejectedAction {
+    /// Verify the kept rejected requests again with the current config, as of when each was
+    /// received, and ingest those that pass with their original received time.
+    Retry {
+        /// Only this source's requests.
+        #[arg(long)]
+        source: Option<String>,
+        /// Only requests received within this long ("1h", "30m").
+        #[arg(long)]
+        since: Option<String>,
+    },
+}
+
 #[derive(Subcommand)]
 pub enum SourcesAction {
     /// Forget a poll source's cursor: its next run starts from `cursor.initial` again.
@@ -291,7 +354,9 @@ pub fn main() -> ExitCode {
         Command::Sign(args) => tools::sign(args),
         Command::Send(args) => tools::send(args),
         Command::Sources(args) => admin::sources(&cli.config, args),
-        Command::Destinations(args) => admin::destinations(&cli.config, args),
+        Command::Destinations(args) => operating::destinations(&cli.config, args),
+        Command::Alerts(args) => operating::alerts(&cli.config, args),
+        Command::Rejected(args) => operating::rejected(&cli.config, args),
         Command::Events(args) => events::events(&cli.config, args),
         Command::Replay(args) => events::replay(&cli.config, args),
         Command::Tail(args) => events::tail(&cli.config, args),

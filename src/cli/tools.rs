@@ -105,6 +105,7 @@ fn source_for(config: &Path, args: &VerifyArgs) -> Result<WebhookSource, String>
         public_url: None,
         verify_token: None,
         hydrate: None,
+        silence: None,
     })
 }
 

@@ -5,6 +5,7 @@
 //! subsystems receive the typed settings and never see TOML.
 
 pub use crate::routing::filter;
+mod alerts;
 mod hydrate;
 mod poll;
 mod sources;
@@ -22,6 +23,7 @@ use crate::signature::Secret;
 pub use crate::destinations::{CircuitSettings, DestinationKind, DestinationSettings, Format};
 pub use crate::domain::settings::{ConfigError, check_url, not_http, typed};
 pub use crate::routing::{Ordering, RouteSettings};
+pub use alerts::AlertSettings;
 pub use hydrate::HydrateSettings;
 pub use poll::{CursorSettings, CursorUnit, EventTypeSpec, Pagination, PollSource};
 pub use sources::{SourceSettings, WebhookSource};
@@ -36,6 +38,7 @@ pub struct Settings {
     pub sources: BTreeMap<String, SourceSettings>,
     pub destinations: BTreeMap<String, DestinationSettings>,
     pub routes: Vec<RouteSettings>,
+    pub alerts: AlertSettings,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +90,8 @@ struct RawRoot {
     destinations: BTreeMap<String, toml::Value>,
     #[serde(default)]
     routes: Vec<toml::Value>,
+    #[serde(default)]
+    alerts: alerts::RawAlerts,
 }
 
 #[derive(Deserialize, Default)]
@@ -218,6 +223,7 @@ impl Settings {
             .enumerate()
             .map(|(i, v)| crate::routing::parse(i, v, &|s| sources.contains_key(s), &destinations))
             .collect::<Result<Vec<_>, _>>()?;
+        let alerts = alerts::parse(root.alerts, &destinations)?;
         Ok(Settings {
             server,
             admin,
@@ -225,6 +231,7 @@ impl Settings {
             sources,
             destinations,
             routes,
+            alerts,
         })
     }
 

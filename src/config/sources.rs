@@ -57,6 +57,8 @@ pub struct WebhookSource {
     /// Meta's `hub.verify_token`, for its GET handshake.
     pub verify_token: Option<Secret>,
     pub hydrate: Option<HydrateSettings>,
+    /// No event for this long opens a `silent` alert (and runs the group's poll sources).
+    pub silence: Option<Duration>,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +85,7 @@ struct RawWebhook {
     type_header: Option<String>,
     verify_token: Option<String>,
     hydrate: Option<RawHydrate>,
+    silence: Option<Dur>,
 }
 
 pub fn parse(name: &str, value: toml::Value, server: &ServerSettings) -> Result<SourceSettings, ConfigError> {
@@ -223,6 +226,10 @@ pub fn parse(name: &str, value: toml::Value, server: &ServerSettings) -> Result<
             format!("scheme {scheme:?} signs the URL it calls: set server.public_url or this source's public_url"),
         ));
     }
+    let silence = raw.silence.map(|d| d.0);
+    if silence.is_some_and(|d| d < std::time::Duration::from_secs(1)) {
+        return Err(ConfigError::at(at("silence"), "must be at least 1s"));
+    }
     Ok(SourceSettings::Webhook(WebhookSource {
         name: name.to_string(),
         spec,
@@ -241,5 +248,6 @@ pub fn parse(name: &str, value: toml::Value, server: &ServerSettings) -> Result<
             .hydrate
             .map(|h| super::hydrate::parse(h, &format!("sources.{name}")))
             .transpose()?,
+        silence,
     }))
 }

@@ -13,8 +13,8 @@ use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::{AttemptResult, Delivery, Destination, envelope_bytes};
-use crate::domain::Outcome;
 use crate::domain::settings::{ConfigError, typed};
+use crate::domain::{Outcome, Via};
 use crate::signature::Secret;
 
 const EXCERPT: usize = 1024;
@@ -158,7 +158,11 @@ impl Destination for CommandDestination {
             Err(e) => return failed(format!("cannot start {:?}: {e}", argv[0]), None),
         };
         let pid = child.id();
-        let envelope = envelope_bytes(event, delivery.state);
+        // An alert's notification is its JSON as it is.
+        let envelope = match event.via {
+            Via::Alert => event.body.clone(),
+            Via::Webhook | Via::Poll => envelope_bytes(event, delivery.state),
+        };
         let stdin = child.stdin.take();
         let feed = async move {
             if let Some(mut stdin) = stdin {

@@ -10,9 +10,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use serde::Deserialize;
 
 use super::{AttemptResult, Delivery, Destination, envelope_bytes};
-use crate::domain::EventRecord;
 use crate::domain::mask::mask_url;
 use crate::domain::settings::{ConfigError, check_url, typed};
+use crate::domain::{EventRecord, Via};
 use crate::domain::{Outcome, parse_retry_after};
 use crate::signature::Secret;
 use crate::signature::{Family, SignInput, StandardParams, sign};
@@ -113,9 +113,9 @@ impl HttpDestination {
                 map.insert(n, v);
             }
         };
-        match self.settings.format {
-            Format::Envelope => put("content-type", "application/json"),
-            Format::Raw => {
+        match (event.via, self.settings.format) {
+            (Via::Alert, _) | (_, Format::Envelope) => put("content-type", "application/json"),
+            (_, Format::Raw) => {
                 for (name, value) in &event.headers {
                     put(name, value);
                 }
@@ -128,7 +128,12 @@ impl HttpDestination {
             let input = SignInput {
                 body,
                 at: now.div_euclid(1000),
-                id: &event.id,
+                // An alert's notification: `alr_….open` / `.resolved`, the same on every try.
+                id: if event.via == Via::Alert {
+                    &event.dedupe_key
+                } else {
+                    &event.id
+                },
                 url: None,
                 headers: &[],
             };
@@ -146,9 +151,10 @@ impl HttpDestination {
 impl Destination for HttpDestination {
     async fn deliver(&self, delivery: &Delivery<'_>, now: i64) -> AttemptResult {
         let event = delivery.event;
-        let body = match self.settings.format {
-            Format::Envelope => envelope_bytes(event, delivery.state),
-            Format::Raw => event.body.clone(),
+        // An alert's notification is its JSON as it is, whatever the format.
+        let body = match (event.via, self.settings.format) {
+            (Via::Alert, _) | (_, Format::Raw) => event.body.clone(),
+            (_, Format::Envelope) => envelope_bytes(event, delivery.state),
         };
         let headers = self.headers(event, &body, now);
         let request = self.client.post(&self.settings.url).headers(headers).body(body);

@@ -13,6 +13,7 @@ use super::{AttemptResult, Delivery, Destination};
 use crate::domain::settings::{ConfigError, check_url, typed};
 use crate::domain::template::Fields;
 use crate::domain::template::Template;
+use crate::domain::{Alert, Via};
 use crate::signature::Secret;
 
 /// A Slack incoming webhook: `{"text": …}` rendered from the event.
@@ -75,12 +76,20 @@ impl Destination for SlackDestination {
     async fn deliver(&self, delivery: &Delivery<'_>, now: i64) -> AttemptResult {
         let event = delivery.event;
         let payload: Option<Value> = serde_json::from_slice(&event.body).ok();
-        let text = self.settings.text.render(&Fields {
-            id: &event.id,
-            source: &event.source,
-            event_type: event.event_type.as_deref(),
-            payload: payload.as_ref(),
-        });
+        let alert = match event.via {
+            Via::Alert => payload.as_ref().and_then(Alert::from_json),
+            Via::Webhook | Via::Poll => None,
+        };
+        let text = match alert {
+            // An alert's notification names the kind, the subject, the state and since when.
+            Some(alert) => format!("inlet alert {}", alert.summary()),
+            None => self.settings.text.render(&Fields {
+                id: &event.id,
+                source: &event.source,
+                event_type: event.event_type.as_deref(),
+                payload: payload.as_ref(),
+            }),
+        };
         let body = serde_json::json!({ "text": text }).to_string();
         let request = self
             .client

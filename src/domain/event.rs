@@ -9,6 +9,8 @@ use super::delivery::{DeliveryView, PendingDelivery};
 pub enum Via {
     Webhook,
     Poll,
+    /// An alert's notification (`[alerts]`), made by inlet itself.
+    Alert,
 }
 
 impl Via {
@@ -16,11 +18,16 @@ impl Via {
         match self {
             Via::Webhook => "webhook",
             Via::Poll => "poll",
+            Via::Alert => "alert",
         }
     }
 
     pub fn parse(s: &str) -> Via {
-        if s == "poll" { Via::Poll } else { Via::Webhook }
+        match s {
+            "poll" => Via::Poll,
+            "alert" => Via::Alert,
+            _ => Via::Webhook,
+        }
     }
 }
 
@@ -80,14 +87,58 @@ pub struct RejectedRequest {
     /// Headers with signature and credential values replaced by `[redacted]`.
     pub headers: Vec<(String, String)>,
     pub body_size: u64,
+    /// What verifying it again needs (a request whose body was read): kept only for
+    /// `rejected retry`, never shown.
+    pub kept: Option<Kept>,
+}
+
+/// A rejected request's raw parts: the body as received, every header (signatures
+/// included) and the URL a URL-signing provider signed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Kept {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub url: Option<String>,
 }
 
 impl RejectedRequest {
     /// The bytes its record counts against `server.rejected_keep`: what is stored (the
-    /// headers as JSON, the source, the error) plus a row's overhead.
-    pub fn stored_size(&self, headers_json: &str) -> u64 {
-        (headers_json.len() + self.source.len() + self.error.len() + 64) as u64
+    /// headers as JSON, the source, the error, the kept body, headers and URL) plus a
+    /// row's overhead.
+    pub fn stored_size(&self, headers_json: &str, kept_headers_json: &str) -> u64 {
+        let kept = self
+            .kept
+            .as_ref()
+            .map_or(0, |k| k.body.len() + k.url.as_ref().map_or(0, String::len));
+        (headers_json.len() + kept_headers_json.len() + kept + self.source.len() + self.error.len() + 64) as u64
     }
+
+    /// The kept headers as stored (JSON), if any.
+    pub fn kept_headers_json(&self) -> Option<String> {
+        self.kept.as_ref().map(|k| headers_json(&k.headers))
+    }
+}
+
+/// A kept rejected request read back for a retry, with its record's id.
+#[derive(Clone, Debug)]
+pub struct KeptRequest {
+    pub id: i64,
+    pub source: String,
+    pub error: String,
+    /// When it was received (unix ms).
+    pub at: i64,
+    pub kept: Kept,
+}
+
+/// Which rejected requests a retry takes: all given conditions hold.
+#[derive(Clone, Debug, Default)]
+pub struct RejectedFilter {
+    pub source: Option<String>,
+    pub error: Option<String>,
+    /// Received at or after (unix ms).
+    pub since: Option<i64>,
+    /// Received before (unix ms).
+    pub until: Option<i64>,
 }
 
 /// How rejected-request records are bounded: all of them together keep at most `keep`

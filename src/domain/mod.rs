@@ -2,6 +2,7 @@
 //! the store gives, rejected requests, deliveries and their attempts, and the retry rule.
 //! Pure data and pure functions; no I/O and no framework types.
 
+mod alert;
 pub mod compare;
 mod cursor;
 mod delivery;
@@ -15,14 +16,15 @@ pub mod template;
 mod time;
 pub mod values;
 
+pub use alert::{Alert, AlertFilter, AlertKind, AlertState};
 pub use cursor::{CursorUnit, CursorValue};
 pub use delivery::{
     AttemptRecord, Claim, Completion, DeliveryKey, DeliveryState, DeliveryView, DestinationStats, Hydrated, OrderSlot,
     PendingDelivery, stale_reason,
 };
 pub use event::{
-    EventRecord, Ingested, NewEvent, RejectedKeep, RejectedRequest, StoredEvent, Via, headers_json, new_event_id,
-    time_ordered_id,
+    EventRecord, Ingested, Kept, KeptRequest, NewEvent, RejectedFilter, RejectedKeep, RejectedRequest, StoredEvent,
+    Via, headers_json, new_event_id, time_ordered_id,
 };
 pub use mask::mask_url;
 pub use poll::{CursorCommit, POLL_STATE_COLUMNS, PollCounts, PollState, PollWrite, PollWritten, RunEnd};

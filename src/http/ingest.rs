@@ -15,10 +15,10 @@ use serde_json::json;
 
 use super::AppState;
 use super::budget::Reservation;
-use crate::domain::{NewEvent, RejectedRequest, Via, new_event_id, time_ordered_id};
+use crate::domain::{Kept, NewEvent, RejectedRequest, Via, new_event_id, time_ordered_id};
 use crate::sources::handshake::Answer;
-use crate::sources::headers::redacted;
-use crate::sources::{Accepted, WebhookIntake};
+use crate::sources::headers::{REJECTED_HEADER_BYTES, redacted};
+use crate::sources::{Accepted, EventDraft, WebhookIntake};
 use crate::store::StoreError;
 use crate::telemetry::feed::FeedItem;
 use crate::telemetry::metrics;
@@ -50,7 +50,7 @@ async fn handle(state: AppState, source: String, request: Request, request_id: &
     };
     let (parts, body) = request.into_parts();
     let max = state.settings.server.max_body;
-    let reject = |code: &str, size: u64| {
+    let reject = |code: &str, size: u64, kept: Option<Kept>| {
         tracing::info!(source = %source, request_id = %request_id, error = code, body_size = size, "webhook rejected");
         state.store.record_rejected(RejectedRequest {
             source: source.clone(),
@@ -58,12 +58,13 @@ async fn handle(state: AppState, source: String, request: Request, request_id: &
             at: chrono::Utc::now().timestamp_millis(),
             headers: redacted(&intake.source.spec, &parts.headers),
             body_size: size,
+            kept,
         });
     };
 
     let declared = content_length(&parts.headers);
     if declared.is_some_and(|n| n > max) {
-        reject("body_too_large", declared.unwrap_or(0));
+        reject("body_too_large", declared.unwrap_or(0), None);
         count("too_large");
         return error(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
     }
@@ -88,7 +89,7 @@ async fn handle(state: AppState, source: String, request: Request, request_id: &
             return unavailable(1);
         }
         Err(BodyError::TooLarge) => {
-            reject("body_too_large", max + 1);
+            reject("body_too_large", max + 1, None);
             count("too_large");
             return error(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
         }
@@ -105,52 +106,45 @@ async fn handle(state: AppState, source: String, request: Request, request_id: &
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let url = intake.signed_url(state.settings.server.public_url.as_deref(), path_and_query);
     let now = chrono::Utc::now();
-    let draft = match intake.accept(&parts.headers, &body, url.as_deref(), now.timestamp()) {
-        Ok(Accepted::Event(draft)) => draft,
-        Ok(Accepted::Handshake(mut answer)) => {
-            if let Some((name, value)) = answer.reveal.take() {
-                // The provider's setup secret, for the operator to read on the admin API.
-                state.store.record_rejected(RejectedRequest {
-                    source: source.clone(),
-                    error: "handshake_secret".into(),
-                    at: chrono::Utc::now().timestamp_millis(),
-                    headers: vec![(name.to_string(), value)],
-                    body_size: body.len() as u64,
-                });
+    let draft =
+        match intake.accept(&parts.headers, &body, url.as_deref(), now.timestamp()) {
+            Ok(Accepted::Event(draft)) => draft,
+            Ok(Accepted::Handshake(mut answer)) => {
+                if let Some((name, value)) = answer.reveal.take() {
+                    // The provider's setup secret, for the operator to read on the admin API.
+                    state.store.record_rejected(RejectedRequest {
+                        source: source.clone(),
+                        error: "handshake_secret".into(),
+                        at: chrono::Utc::now().timestamp_millis(),
+                        headers: vec![(name.to_string(), value)],
+                        body_size: body.len() as u64,
+                        kept: None,
+                    });
+                }
+                return handshake(answer);
             }
-            return handshake(answer);
-        }
-        Err(refusal) => {
-            reject(refusal.code(), body.len() as u64);
-            count("rejected");
-            let status = match refusal {
-                crate::sources::Refusal::Unverified(_) => StatusCode::UNAUTHORIZED,
-                crate::sources::Refusal::MalformedBody(_) => StatusCode::BAD_REQUEST,
-            };
-            return error(status, refusal.code());
-        }
-    };
+            Err(refusal) => {
+                // Kept whole, so `inlet rejected retry` can verify it again once the config
+                // is fixed (a wrong or rotated secret loses nothing).
+                // Headers over the record's 16 KiB are no provider's: not kept.
+                let headers = all_headers(&parts.headers);
+                let kept = (headers.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>() <= REJECTED_HEADER_BYTES)
+                    .then(|| Kept {
+                        headers,
+                        body: body.to_vec(),
+                        url: url.clone(),
+                    });
+                reject(refusal.code(), body.len() as u64, kept);
+                count("rejected");
+                let status = match refusal {
+                    crate::sources::Refusal::Unverified(_) => StatusCode::UNAUTHORIZED,
+                    crate::sources::Refusal::MalformedBody(_) => StatusCode::BAD_REQUEST,
+                };
+                return error(status, refusal.code());
+            }
+        };
 
-    let event = NewEvent {
-        id: new_event_id(),
-        destinations: state.settings.pending_deliveries(
-            &source,
-            draft.event_type.as_deref(),
-            &body,
-            now.timestamp_millis(),
-            draft.occurred_at,
-        ),
-        source: source.clone(),
-        dedupe_group: intake.source.dedupe_group.clone(),
-        dedupe_key: draft.dedupe_key,
-        event_type: draft.event_type,
-        via: Via::Webhook,
-        received_at: now.timestamp_millis(),
-        occurred_at: draft.occurred_at,
-        content_type: draft.content_type,
-        headers: draft.headers,
-        body,
-    };
+    let event = new_event(&state, intake, draft, body, now.timestamp_millis());
     let received_at = event.received_at;
     // Built only while someone follows the stream.
     let feed_item = state.feed.is_listened().then(|| {
@@ -178,6 +172,38 @@ async fn handle(state: AppState, source: String, request: Request, request_id: &
         );
     }
     response
+}
+
+/// A verified request's event, received at `received_at` (unix ms), with the deliveries
+/// its routes give it. A rejected request retried later is built the same way.
+pub(crate) fn new_event(
+    state: &AppState,
+    intake: &WebhookIntake,
+    draft: EventDraft,
+    body: Bytes,
+    received_at: i64,
+) -> NewEvent {
+    let source = intake.source.name.as_str();
+    NewEvent {
+        id: new_event_id(),
+        destinations: state.settings.pending_deliveries(
+            source,
+            draft.event_type.as_deref(),
+            &body,
+            received_at,
+            draft.occurred_at,
+        ),
+        source: source.to_string(),
+        dedupe_group: intake.source.dedupe_group.clone(),
+        dedupe_key: draft.dedupe_key,
+        event_type: draft.event_type,
+        via: Via::Webhook,
+        received_at,
+        occurred_at: draft.occurred_at,
+        content_type: draft.content_type,
+        headers: draft.headers,
+        body,
+    }
 }
 
 /// Commits the event; the answer and its metrics outcome.
@@ -321,4 +347,17 @@ pub async fn probe(State(state): State<AppState>, Path(source): Path<String>, Ra
         Some(answer) => handshake(answer),
         None => error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
     }
+}
+
+/// Every header of a request as text (a value that is not UTF-8 is read lossily).
+fn all_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }

@@ -1,11 +1,15 @@
 //! Durable state behind one trait, [`Store`]: events with their pending deliveries,
 //! rejected-request records, poll sources' cursors and counters, and the reads the rest of
-//! inlet needs. The SQLite
+//! inlet needs; what the operating features (pause, alerts, rejected retry) ask is the
+//! supertrait [`Operating`]. The SQLite
 //! implementation lives in `sqlite/`; nothing SQLite-specific leaves this folder, so a
 //! PostgreSQL implementation can satisfy the same trait.
 
+mod operating;
 pub mod postgres;
 pub mod sqlite;
+
+pub use operating::Operating;
 
 use async_trait::async_trait;
 
@@ -36,7 +40,7 @@ pub struct WriteStats {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: Operating + Send + Sync {
     /// Commits `event` and one pending delivery per destination in one transaction, unless
     /// its dedupe group already holds its dedupe key, in which case nothing is written and
     /// the first event's id comes back with `duplicate: true`. Returns only once durable.

@@ -4,6 +4,7 @@
 //! (`feed`). Nothing logged anywhere carries a secret, a signature or, at info level, a
 //! payload.
 
+pub mod activity;
 pub mod feed;
 pub mod metrics;
 pub mod series;
@@ -19,6 +20,7 @@ use feed::{Feed, FeedItem};
 /// while someone does).
 pub fn event_committed(feed: Option<&Feed>, source: &str, received_at: i64, item: Option<FeedItem>) {
     series::record("ingest", source, received_at);
+    activity::record(source, received_at);
     if let (Some(feed), Some(item)) = (feed, item) {
         feed.publish(item);
     }

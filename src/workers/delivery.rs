@@ -35,15 +35,30 @@ const MAX_IDLE: Duration = Duration::from_secs(5);
 /// A lease lasts the destination's timeout plus this margin.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
-/// What a claim found: deliveries (the flag marks a probe), or a shut gate until then.
+/// What a claim found: deliveries (the flag marks a probe), a shut gate until then, or a
+/// destination an operator paused (nothing is claimed until a resume wakes the worker).
 enum Claimed {
     Some(Vec<Claim>, bool),
     Shut(i64),
+    Paused,
 }
+
+/// How often a paused worker looks again, should a resume on another node not reach it.
+const PAUSED_LOOK: Duration = Duration::from_secs(1);
 
 struct Gate {
     circuit: Circuit,
     paused_until: i64,
+}
+
+/// A destination's health as one node's worker saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Health {
+    pub circuit_open: bool,
+    /// Unix ms; 0 when never.
+    pub last_dead_at: i64,
+    /// Unix ms; 0 when never.
+    pub last_success_at: i64,
 }
 
 pub struct DeliveryWorker {
@@ -55,6 +70,12 @@ pub struct DeliveryWorker {
     limiter: Option<TokenBucket>,
     in_flight: Mutex<HashSet<DeliveryKey>>,
     running: std::sync::atomic::AtomicUsize,
+    /// Paused by an operator (the store's claim also refuses it, on every node).
+    paused: std::sync::atomic::AtomicBool,
+    /// When one of its deliveries last went dead on this node (unix ms, 0: never).
+    last_dead_at: std::sync::atomic::AtomicI64,
+    /// When an attempt last succeeded on this node (unix ms, 0: never).
+    last_success_at: std::sync::atomic::AtomicI64,
     /// Per source name: the hydrator of sources that hydrate.
     hydrators: Arc<HashMap<String, Arc<Hydrator>>>,
     feed: Option<Arc<Feed>>,
@@ -80,6 +101,9 @@ impl DeliveryWorker {
             }),
             in_flight: Mutex::new(HashSet::new()),
             running: std::sync::atomic::AtomicUsize::new(0),
+            paused: std::sync::atomic::AtomicBool::new(false),
+            last_dead_at: std::sync::atomic::AtomicI64::new(0),
+            last_success_at: std::sync::atomic::AtomicI64::new(0),
             hydrators: Arc::new(HashMap::new()),
             feed: None,
         }
@@ -146,6 +170,26 @@ impl DeliveryWorker {
         self.lock_gate().circuit.is_open()
     }
 
+    /// Holds (or lets go) this destination's attempts; a caller that resumes wakes the
+    /// workers.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// What this node saw of the destination's health, for its alert.
+    pub fn health(&self) -> Health {
+        use std::sync::atomic::Ordering::Relaxed;
+        Health {
+            circuit_open: self.circuit_open(),
+            last_dead_at: self.last_dead_at.load(Relaxed),
+            last_success_at: self.last_success_at.load(Relaxed),
+        }
+    }
+
     fn lock_gate(&self) -> std::sync::MutexGuard<'_, Gate> {
         self.gate.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -154,6 +198,9 @@ impl DeliveryWorker {
     /// circuit is open or the destination paused until that instant (unix ms), so nothing
     /// was asked of the store.
     async fn claim(&self, free: usize) -> Claimed {
+        if self.is_paused() {
+            return Claimed::Paused;
+        }
         let now = self.clock.now_ms();
         let (limit, probe) = {
             let mut gate = self.lock_gate();
@@ -239,6 +286,7 @@ impl DeliveryWorker {
             let mut gate = self.lock_gate();
             match &result.outcome {
                 Outcome::Delivered { .. } => {
+                    self.last_success_at.store(now, std::sync::atomic::Ordering::Relaxed);
                     if gate.circuit.success() {
                         tracing::info!(destination = name, "circuit closed: the destination answers again");
                     }
@@ -302,6 +350,7 @@ impl DeliveryWorker {
         );
         match &next {
             NextStep::Dead { reason } => {
+                self.last_dead_at.store(now, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!(destination = name, event = %claim.event.id, reason = %reason, "delivery dead");
             }
             NextStep::Delivered => {
@@ -438,6 +487,11 @@ impl DeliveryWorker {
                         let left = u64::try_from(until - self.clock.now_ms()).unwrap_or(0);
                         wait = Duration::from_millis(left).clamp(TICK, MAX_IDLE);
                         gate_shut = true;
+                    }
+                    // A resume wakes the worker; new events do too, and find it paused.
+                    Claimed::Paused => {
+                        wait = PAUSED_LOOK;
+                        gate_shut = false;
                     }
                     Claimed::Some(claims, probe) => {
                         wait = if claims.len() < free && !probe {

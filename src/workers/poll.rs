@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::Clock;
+use super::alerts::{Signal, Signals};
 
 /// A poll lease lasts this long unless renewed ...
 const LEASE: Duration = Duration::from_secs(60);
@@ -31,6 +32,7 @@ pub async fn run(
     clock: Arc<dyn Clock>,
     shutdown: CancellationToken,
     stagger: Duration,
+    signals: Signals,
 ) {
     let name = poller.name().to_string();
     let (interval, idle) = (poller.source.interval, poller.source.idle_interval);
@@ -67,21 +69,23 @@ pub async fn run(
             }
         }
         // As the last run (of any node) scheduled it; never later than the longest wait
-        // the settings give now, in case they changed since.
-        if let Some(next) = state.next_run_at {
+        // the settings give now, in case they changed since. A forced run (a `silent`
+        // alert's reconciliation) does not wait for the schedule.
+        let forced = poller.is_forced();
+        if let Some(next) = state.next_run_at.filter(|_| !forced) {
             let wait = (next - clock.now_ms()).min(interval.max(idle).as_millis() as i64);
             if wait > 0 {
-                if !sleep(Duration::from_millis(wait as u64), &shutdown).await {
+                if !wait_or_nudge(Duration::from_millis(wait as u64), &shutdown, &poller).await {
                     return;
                 }
                 continue;
             }
         }
         // Whichever node polls, not sooner than `interval` after the last run of any node.
-        if let Some(last) = state.last_run_at {
+        if let Some(last) = state.last_run_at.filter(|_| !forced) {
             let wait = last + interval.as_millis() as i64 - clock.now_ms();
             if wait > 0 {
-                if !sleep(Duration::from_millis(wait as u64), &shutdown).await {
+                if !wait_or_nudge(Duration::from_millis(wait as u64), &shutdown, &poller).await {
                     return;
                 }
                 continue;
@@ -106,6 +110,9 @@ pub async fn run(
                 continue;
             }
         }
+        if poller.take_forced() {
+            tracing::info!(source = %name, "poll run asked for now (reconciliation)");
+        }
         let run = poller.run_once(&state);
         tokio::pin!(run);
         let outcome = loop {
@@ -128,6 +135,7 @@ pub async fn run(
                     tracing::info!(source = %name, "poll source recovered");
                 }
                 failures = 0;
+                signals.send(Signal::PollSucceeded { source: name.clone() });
                 tracing::debug!(source = %name, pages = summary.pages, items = summary.items, new = summary.new_events, "poll run done");
                 if summary.new_events > 0 { interval } else { idle }
             }
@@ -142,6 +150,12 @@ pub async fn run(
                     }
                     failing = Some(kind);
                 }
+                signals.send(Signal::PollFailed {
+                    source: name.clone(),
+                    failures,
+                    attention: e.needs_attention(),
+                    detail: e.to_string(),
+                });
                 e.retry_after().unwrap_or_else(|| backoff(interval, idle, failures))
             }
         };
@@ -166,6 +180,15 @@ pub fn backoff(interval: Duration, idle: Duration, failures: u32) -> Duration {
 /// `wait` plus up to 10 %, never less.
 fn jittered(wait: Duration) -> Duration {
     wait.mul_f64(1.0 + rand::random::<f64>() * 0.1)
+}
+
+/// Sleeps `d`, or less when a run is asked for; false if `shutdown` came first.
+async fn wait_or_nudge(d: Duration, shutdown: &CancellationToken, poller: &Poller) -> bool {
+    tokio::select! {
+        () = shutdown.cancelled() => false,
+        () = tokio::time::sleep(d) => true,
+        () = poller.nudge.notified() => true,
+    }
 }
 
 /// Sleeps `d`; false if `shutdown` came first.

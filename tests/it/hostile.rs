@@ -128,6 +128,7 @@ async fn prunes_rejected_records_oldest_first(store: &dyn Store, keep: RejectedK
                 at: i,
                 headers: vec![header.clone()],
                 body_size: 1,
+                kept: None,
             });
         }
         // Records are best effort (dropped when the queue is full): let each hundred land.

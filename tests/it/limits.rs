@@ -100,6 +100,59 @@ struct FaultyStore {
     next_due_calls: AtomicUsize,
 }
 
+#[async_trait::async_trait]
+impl inlet::store::Operating for FaultyStore {
+    async fn set_paused(&self, d: &str, paused: bool, now: i64) -> Result<(), StoreError> {
+        self.inner.set_paused(d, paused, now).await
+    }
+    async fn paused(&self) -> Result<Vec<String>, StoreError> {
+        self.inner.paused().await
+    }
+    async fn open_alert(&self, a: &inlet::domain::Alert) -> Result<bool, StoreError> {
+        self.inner.open_alert(a).await
+    }
+    async fn resolve_alert(
+        &self,
+        kind: inlet::domain::AlertKind,
+        subject: &str,
+        now: i64,
+    ) -> Result<Option<inlet::domain::Alert>, StoreError> {
+        self.inner.resolve_alert(kind, subject, now).await
+    }
+    async fn alerts(&self, f: inlet::domain::AlertFilter) -> Result<Vec<inlet::domain::Alert>, StoreError> {
+        self.inner.alerts(f).await
+    }
+    async fn alerts_to_notify(&self, before: Option<i64>) -> Result<Vec<inlet::domain::Alert>, StoreError> {
+        self.inner.alerts_to_notify(before).await
+    }
+    async fn mark_notified(&self, id: &str, state: inlet::domain::AlertState, at: i64) -> Result<(), StoreError> {
+        self.inner.mark_notified(id, state, at).await
+    }
+    async fn touch_sources(&self, seen: Vec<(String, i64)>) -> Result<(), StoreError> {
+        self.inner.touch_sources(seen).await
+    }
+    async fn source_activity(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.inner.source_activity().await
+    }
+    async fn rejected_counts(&self, since: i64) -> Result<Vec<(String, u64)>, StoreError> {
+        self.inner.rejected_counts(since).await
+    }
+    async fn oldest_pending(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.inner.oldest_pending().await
+    }
+    async fn count_kept(&self, f: inlet::domain::RejectedFilter) -> Result<u64, StoreError> {
+        self.inner.count_kept(f).await
+    }
+    async fn kept_requests(
+        &self,
+        f: inlet::domain::RejectedFilter,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<inlet::domain::KeptRequest>, StoreError> {
+        self.inner.kept_requests(f, after, limit).await
+    }
+}
+
 #[async_trait]
 impl Store for FaultyStore {
     async fn ingest(&self, event: NewEvent) -> Result<Ingested, StoreError> {

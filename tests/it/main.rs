@@ -29,6 +29,7 @@
 //! - `handshakes`: GET challenges (Meta, X, Dropbox) and signed POST handshakes (Twitch, Xero), never stored.
 
 mod admin_api;
+mod alerts;
 mod amqp;
 mod architecture;
 mod browsers;
@@ -48,6 +49,7 @@ mod metrics;
 mod nats;
 mod nodes;
 mod openapi;
+mod operating;
 mod poll;
 mod postgres_destination;
 mod presets;

@@ -17,14 +17,14 @@ use crate::support::{TestApp, now, settings, signed, standard_post};
 pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// A fresh schema the nodes of a test share (created and migrated), or `None` to skip.
-async fn shared_schema(label: &str) -> Option<(String, String)> {
+pub async fn shared_schema(label: &str) -> Option<(String, String)> {
     let (store, url, schema) = postgres_store(label).await?;
     store.close().await;
     Some((url, schema))
 }
 
 /// A node: the app on its own store handle (its own node name) over the shared schema.
-async fn node(config: &str, url: &str, schema: &str) -> TestApp {
+pub async fn node(config: &str, url: &str, schema: &str) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let s = settings(config, dir.path());
     let store: Arc<dyn Store> = Arc::new(

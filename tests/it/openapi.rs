@@ -43,6 +43,10 @@ async fn the_openapi_document_matches_its_snapshot_and_covers_every_api_route() 
         "/api/v1/destinations",
         "/api/v1/rejected",
         "/api/v1/stream",
+        "/api/v1/destinations/{name}/pause",
+        "/api/v1/destinations/{name}/resume",
+        "/api/v1/alerts",
+        "/api/v1/rejected/retry",
     ];
     contract.sort();
     assert_eq!(documented, contract);

@@ -387,3 +387,52 @@ pub async fn destination_view(client: &reqwest::Client, admin: &str) -> Option<s
         .ok()?;
     Some(list["items"][0].clone())
 }
+
+impl TestApp {
+    /// `GET {admin}{path}` with the token `t`, as JSON (`Null` when it is not).
+    pub async fn admin_get(&self, path: &str) -> serde_json::Value {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.admin))
+            .bearer_auth("t")
+            .send()
+            .await
+            .expect("the admin API answers");
+        resp.json().await.unwrap_or(serde_json::Value::Null)
+    }
+
+    /// `/metrics` as text (token `t`); empty if it cannot be read.
+    pub async fn metrics_text(&self) -> String {
+        match self
+            .client
+            .get(format!("{}/metrics", self.admin))
+            .bearer_auth("t")
+            .send()
+            .await
+        {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Posts `n` requests to `source` signed as Standard Webhooks with a secret it does not
+    /// have; each must be refused 401.
+    pub async fn post_forged(&self, source: &str, n: usize) {
+        for i in 0..n {
+            let body = format!(r#"{{"n":{i}}}"#);
+            let forged = signed(
+                &SchemeSpec::named("standard"),
+                "whsec_Zm9yZ2Vk",
+                body.as_bytes(),
+                now(),
+                "m",
+                "",
+            );
+            assert_eq!(
+                self.post(source, &forged, body.as_bytes()).await.0,
+                401,
+                "forged request {i}"
+            );
+        }
+    }
+}

@@ -21,7 +21,7 @@ const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 1000;
 
 /// An instant from RFC 3339 or a duration back from `now` ("15m").
-fn instant(key: &str, text: &str, now: i64) -> Result<i64, ApiError> {
+pub(crate) fn instant(key: &str, text: &str, now: i64) -> Result<i64, ApiError> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
         return Ok(t.timestamp_millis());
     }
@@ -193,7 +193,7 @@ pub fn detail(stored: &StoredEvent) -> Value {
 }
 
 /// The JSON body of a replay request as text fields (`{}` or empty: none).
-fn body_fields(body: &Bytes) -> Result<HashMap<String, String>, ApiError> {
+pub(crate) fn body_fields(body: &Bytes) -> Result<HashMap<String, String>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(HashMap::new());
     }

@@ -1,6 +1,6 @@
 //! `GET /metrics`: the registry's counters and histograms, plus the gauges read at scrape
 //! time: queue depth, oldest pending age and circuit state per destination (labelled with
-//! its name and kind).
+//! its name and kind), and the open alerts per kind.
 
 use axum::extract::State;
 use axum::http::header;
@@ -37,6 +37,13 @@ pub async fn scrape(State(state): State<AppState>) -> Result<Response, ApiError>
     }
     depth.extend(oldest);
     depth.extend(circuit);
+    for (kind, n) in super::alerts::open_by_kind(&super::alerts::open(&state).await?) {
+        depth.push(Gauge {
+            name: "inlet_alerts_open",
+            labels: vec![("kind".to_string(), kind.as_str().to_string())],
+            value: n as f64,
+        });
+    }
     let text = render(&depth);
     Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],

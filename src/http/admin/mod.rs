@@ -1,6 +1,7 @@
 //! The admin listener: `/api/v1/*` behind the bearer token, health checks without it. Only
 //! routing, auth and the JSON error shape live here; each resource has its own file.
 
+pub(crate) mod alerts;
 mod auth;
 pub(crate) mod destinations;
 pub(crate) mod events;
@@ -27,11 +28,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events/{id}", get(events::show))
         .route("/api/v1/events/{id}/replay", post(events::replay_one))
         .route("/api/v1/replay", post(events::replay_matching))
+        .route("/api/v1/alerts", get(alerts::list))
         .route("/api/v1/rejected", get(rejected::list))
+        .route("/api/v1/rejected/retry", post(rejected::retry))
         .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/sources", get(sources::list))
         .route("/api/v1/sources/{name}/reset-cursor", post(sources::reset_cursor))
         .route("/api/v1/destinations", get(destinations::list))
+        .route("/api/v1/destinations/{name}/pause", post(destinations::pause))
+        .route("/api/v1/destinations/{name}/resume", post(destinations::resume))
         .route("/metrics", get(metrics::scrape))
         .route("/api/openapi.json", get(openapi::serve))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token));

@@ -57,7 +57,7 @@ fn event_summary() -> Value {
             "type": { "type": ["string", "null"] },
             "dedupe_key": { "type": "string" },
             "status": { "enum": ["pending", "dead", "delivered"] },
-            "via": { "enum": ["webhook", "poll"] },
+            "via": { "enum": ["webhook", "poll", "alert"] },
             "received_at": { "type": "string", "format": "date-time" },
             "occurred_at": { "type": ["string", "null"], "format": "date-time" }
         }
@@ -211,12 +211,86 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "get",
         path: "/api/v1/destinations",
-        summary: "Destinations: deliveries by state, oldest pending, circuit.",
+        summary: "Destinations: deliveries by state, oldest pending, circuit, paused.",
         query: &[],
         body: &[],
         answer: any_list,
     },
+    Route {
+        method: "post",
+        path: "/api/v1/destinations/{name}/pause",
+        summary: "Pause a destination: new deliveries wait as pending, nothing is attempted, on every node.",
+        query: &[],
+        body: &[],
+        answer: paused,
+    },
+    Route {
+        method: "post",
+        path: "/api/v1/destinations/{name}/resume",
+        summary: "Resume a paused destination.",
+        query: &[],
+        body: &[],
+        answer: paused,
+    },
+    Route {
+        method: "get",
+        path: "/api/v1/alerts",
+        summary: "Alerts, newest first.",
+        query: &[
+            ("state", "open or resolved"),
+            ("limit", "at most this many (default 50, at most 1000)"),
+            ("cursor", "the next_cursor of the previous page"),
+        ],
+        body: &[],
+        answer: alerts,
+    },
+    Route {
+        method: "post",
+        path: "/api/v1/rejected/retry",
+        summary: "Verify the kept rejected requests again with the current config, as of when each was received; ingest those that pass with their original received time.",
+        query: &[],
+        body: &[
+            ("source", "only this source's requests"),
+            ("error", "only requests rejected with this KIND"),
+            (
+                "since",
+                "received at or after: RFC 3339 or a duration back from now (\"1h\")",
+            ),
+            ("until", "received before: RFC 3339 or a duration back from now"),
+            ("count", "true: only count what would be retried"),
+        ],
+        answer: retried,
+    },
 ];
+
+fn paused() -> Value {
+    json!({ "type": "object", "properties": { "name": { "type": "string" }, "paused": { "type": "boolean" } } })
+}
+
+fn alerts() -> Value {
+    list_of(json!({
+        "type": "object",
+        "properties": {
+            "id": { "type": "string" },
+            "kind": { "enum": ["destination_failing", "backlog", "poll_failing", "rejected_spike", "silent"] },
+            "subject": { "type": "string" },
+            "state": { "enum": ["open", "resolved"] },
+            "opened_at": { "type": "string", "format": "date-time" },
+            "resolved_at": { "type": ["string", "null"], "format": "date-time" },
+            "detail": { "type": "string" }
+        }
+    }))
+}
+
+fn retried() -> Value {
+    json!({ "type": "object", "properties": {
+        "retried": { "type": "integer" },
+        "accepted": { "type": "integer", "description": "New events." },
+        "duplicates": { "type": "integer", "description": "Requests already stored." },
+        "still_rejected": { "type": "integer" },
+        "matching": { "type": "integer", "description": "With count = true: how many would be retried." }
+    }})
+}
 
 fn parameters(route: &Route) -> Vec<Value> {
     let mut out = Vec::new();

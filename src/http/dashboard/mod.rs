@@ -8,6 +8,7 @@
 
 mod events;
 mod html;
+mod operating;
 mod pages;
 pub mod session;
 
@@ -37,6 +38,9 @@ pub fn routes() -> Router<AppState> {
         .route("/rejected", get(pages::rejected))
         .route("/sources", get(pages::sources))
         .route("/sources/{name}/reset-cursor", post(pages::reset_cursor))
+        .route("/destinations/{name}/pause", post(operating::pause))
+        .route("/destinations/{name}/resume", post(operating::resume))
+        .route("/rejected/retry", post(operating::retry))
         .layer(axum::middleware::map_response(security_headers))
 }
 

@@ -1,5 +1,6 @@
-//! The overview (ingest and delivery charts over the last hour, queues and circuits), the
-//! sources page (cursors, efficiency, reset) and rejected requests. Each reads the same
+//! The overview (open alerts first, ingest and delivery charts over the last hour, queues,
+//! circuits and pauses), the sources page (cursors, efficiency, reset) and rejected
+//! requests (with the retry button). Each reads the same
 //! JSON the admin API answers, so the two never disagree.
 
 use std::collections::HashMap;
@@ -35,9 +36,10 @@ pub fn failed(e: ApiError) -> Response {
         .into_response()
 }
 
-pub async fn overview(_: Session, State(state): State<AppState>) -> Response {
+pub async fn overview(session: Session, State(state): State<AppState>) -> Response {
     let now = chrono::Utc::now().timestamp_millis();
-    let mut body = String::from("<h2>Ingest per source (events per minute, last hour)</h2>");
+    let mut body = super::operating::open_alerts(&state).await;
+    body.push_str("<h2>Ingest per source (events per minute, last hour)</h2>");
     let ingest = last_hour("ingest", now);
     for name in state.settings.sources.keys() {
         let counts = ingest
@@ -71,8 +73,11 @@ pub async fn overview(_: Session, State(state): State<AppState>) -> Response {
         .iter()
         .map(|d| {
             let circuit = d["circuit"].as_str().unwrap_or("closed");
+            let name = d["name"].as_str().unwrap_or("");
+            let [paused, action] = super::operating::pause_cells(name, d["paused"] == true, &session.csrf);
             vec![
                 cell(&d["name"]),
+                paused,
                 cell(&d["kind"]),
                 cell(&d["target"]),
                 format!("<span class=\"{0}\">{0}</span>", esc(circuit)),
@@ -83,6 +88,7 @@ pub async fn overview(_: Session, State(state): State<AppState>) -> Response {
                 cell(&d["deliveries"]["delivered"]),
                 cell(&d["deliveries"]["dead"]),
                 cell(&d["deliveries"]["skipped_stale"]),
+                action,
             ]
         })
         .collect();
@@ -90,6 +96,7 @@ pub async fn overview(_: Session, State(state): State<AppState>) -> Response {
     body.push_str(&table(
         &[
             "Destination",
+            "State",
             "Kind",
             "Target",
             "Circuit",
@@ -98,6 +105,7 @@ pub async fn overview(_: Session, State(state): State<AppState>) -> Response {
             "Delivered",
             "Dead",
             "Skipped (stale)",
+            "",
         ],
         &rows,
     ));
@@ -182,10 +190,11 @@ pub async fn reset_cursor(
 }
 
 pub async fn rejected(
-    _: Session,
+    session: Session,
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
+    let retry = super::operating::retry_button(&state, &session.csrf).await;
     let list = match rejected_api::list(State(state), Query(query)).await {
         Ok(axum::Json(v)) => v,
         Err(e) => return failed(e),
@@ -209,10 +218,11 @@ pub async fn rejected(
             ]
         })
         .collect();
-    let mut body = table(
+    let mut body = retry;
+    body.push_str(&table(
         &["At", "Source", "Kind", "Body bytes", "Headers (secrets redacted)"],
         &rows,
-    );
+    ));
     if let Some(next) = list["next_cursor"].as_str() {
         body.push_str(&format!(
             "<p><a href=\"/rejected?cursor={}\">Older →</a></p>",

@@ -62,9 +62,29 @@ pub struct Poller {
     /// How the last completed run stopped early, to warn only when that changes.
     last_stop: std::sync::Mutex<Option<RunStop>>,
     feed: Option<Arc<Feed>>,
+    /// Set by [`Poller::run_now`]: the next run starts at once, whatever the schedule.
+    forced: std::sync::atomic::AtomicBool,
+    /// Wakes the poll loop out of its wait for the next run.
+    pub nudge: Notify,
 }
 
 impl Poller {
+    /// Runs this source as soon as its loop can (a `silent` alert's reconciliation); a
+    /// provider's Retry-After still holds.
+    pub fn run_now(&self) {
+        self.forced.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.nudge.notify_one();
+    }
+
+    /// Whether a run was asked for; asking again takes a new [`Poller::run_now`].
+    pub fn take_forced(&self) -> bool {
+        self.forced.swap(false, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn is_forced(&self) -> bool {
+        self.forced.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     pub fn new(
         source: PollSource,
         settings: Arc<Settings>,
@@ -89,6 +109,8 @@ impl Poller {
             warned_opaque: std::sync::atomic::AtomicBool::new(false),
             last_stop: std::sync::Mutex::new(None),
             feed: None,
+            forced: std::sync::atomic::AtomicBool::new(false),
+            nudge: Notify::new(),
         }
     }
 
@@ -234,6 +256,7 @@ impl Poller {
                             at: now,
                             headers: Vec::new(),
                             body_size: size,
+                            kept: None,
                         });
                     }
                 }

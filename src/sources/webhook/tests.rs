@@ -22,6 +22,7 @@ pub(super) fn source(spec: SchemeSpec) -> WebhookSource {
         public_url: None,
         verify_token: None,
         hydrate: None,
+        silence: None,
     }
 }
 

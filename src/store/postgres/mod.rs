@@ -10,6 +10,7 @@
 mod batch;
 mod complete;
 mod nodes;
+mod operating;
 mod poll;
 mod queue;
 mod reads;

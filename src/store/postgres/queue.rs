@@ -27,6 +27,7 @@ pub async fn claim(
             SELECT d.event_seq, d.destination FROM deliveries d
             WHERE d.destination = $1 AND d.state = 'pending' AND d.next_attempt_at <= $2
               AND (d.lease_until IS NULL OR d.lease_until < $2)
+              AND NOT EXISTS (SELECT 1 FROM paused_destinations p WHERE p.destination = $1)
               AND (d.order_key IS NULL OR NOT EXISTS (
                    SELECT 1 FROM deliveries o
                    WHERE o.destination = d.destination AND o.order_key = d.order_key AND o.state = 'pending'

@@ -187,6 +187,7 @@ pub async fn rejected_page(pool: &PgPool, before: Option<i64>, limit: usize) -> 
                     at: r.try_get(3)?,
                     headers: serde_json::from_str(&r.try_get::<String, _>(4)?).unwrap_or_default(),
                     body_size: r.try_get::<i64, _>(5)?.max(0) as u64,
+                    kept: None,
                 },
             ))
         })

@@ -60,14 +60,21 @@ async fn run(pool: PgPool, keep: RejectedKeep, mut rx: mpsc::Receiver<RejectedRe
 struct Row {
     record: RejectedRequest,
     headers: String,
+    kept_headers: Option<String>,
     size: u64,
 }
 
 impl From<RejectedRequest> for Row {
     fn from(record: RejectedRequest) -> Row {
         let headers = crate::domain::headers_json(&record.headers);
-        let size = record.stored_size(&headers);
-        Row { record, headers, size }
+        let kept_headers = record.kept_headers_json();
+        let size = record.stored_size(&headers, kept_headers.as_deref().unwrap_or(""));
+        Row {
+            record,
+            headers,
+            kept_headers,
+            size,
+        }
     }
 }
 
@@ -76,8 +83,9 @@ async fn insert(pool: &PgPool, batch: &[Row]) -> sqlx::Result<()> {
     let column = |f: fn(&Row) -> String| batch.iter().map(f).collect::<Vec<_>>();
     let number = |f: fn(&Row) -> i64| batch.iter().map(f).collect::<Vec<_>>();
     sqlx::query(
-        "INSERT INTO rejected (source, error, at, headers, body_size, size)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[])",
+        "INSERT INTO rejected (source, error, at, headers, body_size, size, body, raw_headers, url)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[],
+                              $7::bytea[], $8::text[], $9::text[])",
     )
     .bind(column(|r| r.record.source.clone()))
     .bind(column(|r| r.record.error.clone()))
@@ -85,6 +93,19 @@ async fn insert(pool: &PgPool, batch: &[Row]) -> sqlx::Result<()> {
     .bind(column(|r| r.headers.clone()))
     .bind(number(|r| r.record.body_size as i64))
     .bind(number(|r| r.size as i64))
+    .bind(
+        batch
+            .iter()
+            .map(|r| r.record.kept.as_ref().map(|k| k.body.clone()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(batch.iter().map(|r| r.kept_headers.clone()).collect::<Vec<_>>())
+    .bind(
+        batch
+            .iter()
+            .map(|r| r.record.kept.as_ref().and_then(|k| k.url.clone()))
+            .collect::<Vec<_>>(),
+    )
     .execute(pool)
     .await?;
     Ok(())

@@ -170,6 +170,7 @@ pub fn rejected_page(c: &Connection, before: Option<i64>, limit: usize) -> rusql
                 at: r.get(3)?,
                 headers: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
                 body_size: r.get::<_, i64>(5)?.max(0) as u64,
+                kept: None,
             },
         ))
     })?;

@@ -3,6 +3,7 @@
 
 mod admin;
 mod checkpoint;
+mod operating;
 mod poll;
 mod queue;
 mod reads;

@@ -46,9 +46,11 @@ impl RejectedTally {
     /// next records (and given back by the retention's incremental vacuum).
     fn insert(&mut self, tx: &Transaction<'_>, r: &RejectedRequest) -> rusqlite::Result<()> {
         let headers = crate::domain::headers_json(&r.headers);
-        let size = on_disk(r.stored_size(&headers));
+        let kept_headers = r.kept_headers_json();
+        let size = on_disk(r.stored_size(&headers, kept_headers.as_deref().unwrap_or("")));
         tx.prepare_cached(
-            "INSERT INTO rejected (source, error, at, headers, body_size, size) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO rejected (source, error, at, headers, body_size, size, body, raw_headers, url)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
         .execute(params![
             r.source,
@@ -56,7 +58,10 @@ impl RejectedTally {
             r.at,
             headers,
             r.body_size as i64,
-            size as i64
+            size as i64,
+            r.kept.as_ref().map(|k| k.body.as_slice()),
+            kept_headers,
+            r.kept.as_ref().and_then(|k| k.url.as_deref()),
         ])?;
         self.total += size;
         if self.total > self.limit.keep {
