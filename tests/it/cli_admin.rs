@@ -122,3 +122,58 @@ async fn tail_prints_new_events_as_they_arrive_and_says_it_reconnects_when_the_s
         "tail keeps trying"
     );
 }
+
+#[tokio::test]
+async fn destinations_pause_and_resume_alerts_and_rejected_retry_work_from_the_command_line() {
+    let f = fixture().await;
+    let admin = f.app.admin.clone();
+    let out = inlet(&admin, &["destinations", "pause", "good"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout(&out).starts_with("good: paused"), "{}", stdout(&out));
+    let out = inlet(&admin, &["destinations", "--json"]).await;
+    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    let good = list
+        .as_array()
+        .and_then(|l| l.iter().find(|d| d["name"] == "good"))
+        .cloned()
+        .expect("listed");
+    assert_eq!(good["paused"], true);
+    let table = stdout(&inlet(&admin, &["destinations"]).await);
+    assert!(
+        table.lines().any(|l| l.starts_with("good") && l.contains("paused")),
+        "{table}"
+    );
+    let out = inlet(&admin, &["destinations", "resume", "good"]).await;
+    assert_eq!(stdout(&out), "good: resumed\n");
+    let out = inlet(&admin, &["destinations", "pause", "nope"]).await;
+    assert_eq!(out.status.code(), Some(1), "an unknown destination fails");
+
+    // The fixture's failing destination has dead deliveries: its alert opens.
+    crate::support::eventually("the failing destination's alert", Duration::from_secs(10), async || {
+        let out = inlet(&admin, &["alerts", "--state", "open", "--json"]).await;
+        let list: serde_json::Value = serde_json::from_str(&stdout(&out)).ok()?;
+        list.as_array()?
+            .iter()
+            .any(|a| a["kind"] == "destination_failing" && a["subject"] == "failing")
+            .then_some(())
+    })
+    .await;
+    let table = stdout(&inlet(&admin, &["alerts"]).await);
+    assert!(table.starts_with("STATE"), "{table}");
+    assert!(table.contains("destination_failing"), "{table}");
+
+    f.app.post_forged("shop", 1).await;
+    assert!(f.app.rejected_count(1).await >= 1);
+    let table = stdout(&inlet(&admin, &["rejected"]).await);
+    assert!(table.contains("invalid_signature"), "{table}");
+    let out = inlet(&admin, &["rejected", "retry", "--source", "shop", "--since", "1h"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("retried ")
+            && text.contains(": 0 accepted, 0 duplicates, ")
+            && text.ends_with(" still rejected\n"),
+        "{text}"
+    );
+    f.app.stop().await;
+}
