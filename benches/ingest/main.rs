@@ -17,12 +17,14 @@
 //! (ceiling/ingest pairs per level, default 3), BENCH_INLET (another gateway binary),
 //! BENCH_PHASES ("ingest,e2e"; "postgres" for SQLite against one and two nodes on
 //! PostgreSQL in one run, see `nodes.rs`; "kinds" for end to end into each destination
-//! kind, see `kinds.rs`), BENCH_BACKLOG (default 100000).
+//! kind, see `kinds.rs`; "otlp" for ingest with trace export against without, see
+//! `otlp.rs`), BENCH_BACKLOG (default 100000).
 
 mod e2e;
 mod kinds;
 mod load;
 mod nodes;
+mod otlp;
 mod process;
 mod proxy;
 
@@ -55,6 +57,9 @@ fn main() {
     }
     if phases.contains("kinds") {
         kinds::run(&rt);
+    }
+    if phases.contains("otlp") {
+        otlp::run(&rt);
     }
 }
 

@@ -13,7 +13,6 @@ use crate::{App, telemetry};
 const STARTER: &str = include_str!("starter.toml");
 
 pub fn serve(config: &Path) -> ExitCode {
-    telemetry::init();
     let settings = match Settings::load(config) {
         Ok(s) => s,
         Err(e) => {
@@ -21,6 +20,7 @@ pub fn serve(config: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let traces = telemetry::init(settings.telemetry.otlp.as_deref(), settings.telemetry.service());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -34,6 +34,9 @@ pub fn serve(config: &Path) -> ExitCode {
         tokio::spawn(stop_on_signal(shutdown.clone()));
         app.run(shutdown).await
     });
+    if let Some(traces) = traces {
+        traces.shutdown();
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -111,6 +114,13 @@ pub fn check(config: &Path) -> ExitCode {
     for (name, d) in &settings.destinations {
         let target = d.kind.describe();
         println!("  {name:<20} {target}");
+    }
+    if let Some(otlp) = &settings.telemetry.otlp {
+        println!(
+            "traces: OTLP/HTTP to {}/v1/traces as {}",
+            mask_url(otlp).trim_end_matches("/v1/traces"),
+            settings.telemetry.service()
+        );
     }
     let alerts = &settings.alerts;
     if !alerts.notify.is_empty() {

@@ -39,6 +39,36 @@ pub struct Settings {
     pub destinations: BTreeMap<String, DestinationSettings>,
     pub routes: Vec<RouteSettings>,
     pub alerts: AlertSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+/// `[telemetry]`: where traces go (OTLP over HTTP); without an endpoint nothing is built.
+#[derive(Debug, Clone, Default)]
+pub struct TelemetrySettings {
+    /// The collector's base URL (`http://127.0.0.1:4318`); spans go to `/v1/traces` under it.
+    pub otlp: Option<String>,
+    /// `None`: `OTEL_SERVICE_NAME`, else `inlet`.
+    pub service_name: Option<String>,
+}
+
+impl TelemetrySettings {
+    /// What the file leaves out, from the OpenTelemetry variables of `env`
+    /// (`OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_SERVICE_NAME`).
+    pub fn with_env(mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        if self.otlp.is_none()
+            && let Some(url) = env("OTEL_EXPORTER_OTLP_ENDPOINT").filter(|u| !u.is_empty())
+        {
+            self.otlp = Some(check_url(&url, "OTEL_EXPORTER_OTLP_ENDPOINT")?);
+        }
+        if self.service_name.is_none() {
+            self.service_name = env("OTEL_SERVICE_NAME").filter(|n| !n.is_empty());
+        }
+        Ok(self)
+    }
+
+    pub fn service(&self) -> &str {
+        self.service_name.as_deref().unwrap_or("inlet")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -92,6 +122,15 @@ struct RawRoot {
     routes: Vec<toml::Value>,
     #[serde(default)]
     alerts: alerts::RawAlerts,
+    #[serde(default)]
+    telemetry: RawTelemetry,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawTelemetry {
+    otlp: Option<String>,
+    service_name: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -131,7 +170,10 @@ impl Settings {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        Settings::parse(&text, dir, &|name| std::env::var(name).ok())
+        let env = |name: &str| std::env::var(name).ok();
+        let mut settings = Settings::parse(&text, dir, &env)?;
+        settings.telemetry = settings.telemetry.with_env(&env)?;
+        Ok(settings)
     }
 
     /// Parses config text; relative paths resolve against `base_dir`.
@@ -224,6 +266,14 @@ impl Settings {
             .map(|(i, v)| crate::routing::parse(i, v, &|s| sources.contains_key(s), &destinations))
             .collect::<Result<Vec<_>, _>>()?;
         let alerts = alerts::parse(root.alerts, &destinations)?;
+        let telemetry = TelemetrySettings {
+            otlp: root
+                .telemetry
+                .otlp
+                .map(|u| check_url(&u, "telemetry.otlp"))
+                .transpose()?,
+            service_name: root.telemetry.service_name,
+        };
         Ok(Settings {
             server,
             admin,
@@ -232,6 +282,7 @@ impl Settings {
             destinations,
             routes,
             alerts,
+            telemetry,
         })
     }
 

@@ -85,6 +85,7 @@ mod tests {
             content_type: None,
             headers: vec![],
             body: body.to_vec(),
+            traceparent: None,
         }
     }
 

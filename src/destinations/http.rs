@@ -106,7 +106,7 @@ impl HttpDestination {
         })
     }
 
-    fn headers(&self, event: &EventRecord, body: &[u8], now: i64) -> HeaderMap {
+    fn headers(&self, event: &EventRecord, traceparent: Option<&str>, body: &[u8], now: i64) -> HeaderMap {
         let mut map = HeaderMap::new();
         let mut put = |name: &str, value: &str| {
             if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
@@ -123,6 +123,9 @@ impl HttpDestination {
         }
         for (name, value) in &self.settings.headers {
             put(name, value);
+        }
+        if let Some(tp) = traceparent {
+            put("traceparent", tp);
         }
         if let Some(secret) = &self.settings.secret {
             let input = SignInput {
@@ -156,7 +159,7 @@ impl Destination for HttpDestination {
             (Via::Alert, _) | (_, Format::Raw) => event.body.clone(),
             (_, Format::Envelope) => envelope_bytes(event, delivery.state),
         };
-        let headers = self.headers(event, &body, now);
+        let headers = self.headers(event, delivery.traceparent, &body, now);
         let request = self.client.post(&self.settings.url).headers(headers).body(body);
         send(request, self.timeout, now).await
     }

@@ -66,6 +66,9 @@ impl AttemptResult {
 pub struct Delivery<'a> {
     pub event: &'a EventRecord,
     pub state: Option<&'a Hydrated>,
+    /// The W3C `traceparent` of this attempt's span, when traces are exported: HTTP
+    /// destinations send it.
+    pub traceparent: Option<&'a str>,
 }
 
 /// A broker name (routing key, stream) for `event`: `{source}`, `{type}` (`none` without

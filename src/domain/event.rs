@@ -69,6 +69,8 @@ pub struct NewEvent {
     pub body: Bytes,
     /// One pending delivery per entry, created in the same transaction as the event.
     pub destinations: Vec<PendingDelivery>,
+    /// The W3C `traceparent` of its ingest span, when traces are exported.
+    pub traceparent: Option<String>,
 }
 
 /// The store's answer to an ingest: the event's id, and whether its dedupe key was known.
@@ -170,6 +172,8 @@ pub struct EventRecord {
     pub content_type: Option<String>,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The W3C `traceparent` its deliveries' spans continue, when traces are exported.
+    pub traceparent: Option<String>,
 }
 
 /// An event as read back from the store, with its deliveries.

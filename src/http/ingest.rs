@@ -22,6 +22,8 @@ use crate::sources::{Accepted, EventDraft, WebhookIntake};
 use crate::store::StoreError;
 use crate::telemetry::feed::FeedItem;
 use crate::telemetry::metrics;
+use crate::telemetry::traces::{self, TARGET};
+use tracing::Instrument;
 
 /// How long a handler waits for its commit before answering 503 (the sender retries, and
 /// dedupe absorbs the retry if the commit did land).
@@ -30,7 +32,17 @@ const COMMIT_WAIT: Duration = Duration::from_secs(10);
 pub async fn receive(State(state): State<AppState>, Path(source): Path<String>, request: Request) -> Response {
     // Given by the caller (a proxy) or made here; echoed in every answer and in log lines.
     let request_id = parts_request_id(request.headers());
-    let mut response = handle(state, source, request, &request_id).await;
+    let span = tracing::trace_span!(
+        target: TARGET,
+        "ingest",
+        inlet.source = %source,
+        inlet.outcome = tracing::field::Empty,
+        inlet.event_id = tracing::field::Empty,
+    );
+    if !span.is_disabled() {
+        traces::parent(&span, request.headers());
+    }
+    let mut response = handle(state, source, request, &request_id).instrument(span).await;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", v);
     }
@@ -43,6 +55,7 @@ async fn handle(state: AppState, source: String, request: Request, request_id: &
     };
     let started = std::time::Instant::now();
     let count = |outcome: &str| {
+        tracing::Span::current().record("inlet.outcome", outcome);
         metrics::inc(
             "inlet_ingest_requests_total",
             &[("source", &source), ("outcome", outcome)],
@@ -106,8 +119,12 @@ async fn handle(state: AppState, source: String, request: Request, request_id: &
     let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let url = intake.signed_url(state.settings.server.public_url.as_deref(), path_and_query);
     let now = chrono::Utc::now();
+    let verified = {
+        let _verify = tracing::trace_span!(target: TARGET, "verify").entered();
+        intake.accept(&parts.headers, &body, url.as_deref(), now.timestamp())
+    };
     let draft =
-        match intake.accept(&parts.headers, &body, url.as_deref(), now.timestamp()) {
+        match verified {
             Ok(Accepted::Event(draft)) => draft,
             Ok(Accepted::Handshake(mut answer)) => {
                 if let Some((name, value)) = answer.reveal.take() {
@@ -203,6 +220,7 @@ pub(crate) fn new_event(
         content_type: draft.content_type,
         headers: draft.headers,
         body,
+        traceparent: crate::telemetry::traces::traceparent(&tracing::Span::current()),
     }
 }
 
@@ -214,8 +232,13 @@ async fn commit(
     request_id: &str,
 ) -> (Response, &'static str) {
     let source = intake.source.name.as_str();
-    match tokio::time::timeout(COMMIT_WAIT, state.store.ingest(event)).await {
+    let stored = state
+        .store
+        .ingest(event)
+        .instrument(tracing::trace_span!(target: TARGET, "commit"));
+    match tokio::time::timeout(COMMIT_WAIT, stored).await {
         Ok(Ok(ingested)) => {
+            tracing::Span::current().record("inlet.event_id", ingested.id.as_str());
             if !ingested.duplicate {
                 state.wakeup.notify_waiters();
             }

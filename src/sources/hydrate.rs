@@ -76,6 +76,9 @@ impl Hydrator {
             .get(&url)
             .timeout(self.settings.timeout)
             .header(http::header::ACCEPT, "application/json");
+        if let Some(tp) = crate::telemetry::traces::traceparent(&tracing::Span::current()) {
+            request = request.header("traceparent", tp);
+        }
         for (name, value) in &self.settings.headers {
             request = request.header(name.as_str(), value.expose());
         }

@@ -8,6 +8,7 @@ pub mod activity;
 pub mod feed;
 pub mod metrics;
 pub mod series;
+pub mod traces;
 
 use std::io::IsTerminal;
 
@@ -26,14 +27,36 @@ pub fn event_committed(feed: Option<&Feed>, source: &str, received_at: i64, item
     }
 }
 
-pub fn init() {
+/// Sets up logs and, when an OTLP endpoint is configured, trace export; the returned
+/// handle flushes the last spans on [`traces::Traces::shutdown`].
+/// `otlp`: the collector's base URL (`[telemetry] otlp`); `service`: the service name.
+pub fn init(otlp: Option<&str>, service: &str) -> Option<traces::Traces> {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = if std::io::stderr().is_terminal() {
-        builder.try_init()
-    } else {
-        builder.json().flatten_event(true).with_current_span(false).try_init()
+    let (guard, otel) = match traces::build(otlp, service) {
+        Some((guard, layer)) => {
+            let only_ours =
+                tracing_subscriber::filter::Targets::new().with_target(traces::TARGET, tracing::Level::TRACE);
+            (Some(guard), Some(layer.with_filter(only_ours)))
+        }
+        None => (None, None),
     };
+    let logs = if std::io::stderr().is_terminal() {
+        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed()
+    } else {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_writer(std::io::stderr)
+            .boxed()
+    };
+    let _ = tracing_subscriber::registry()
+        .with(otel)
+        .with(logs.with_filter(filter))
+        .try_init();
+    guard
 }

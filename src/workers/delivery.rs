@@ -26,6 +26,8 @@ use crate::sources::hydrate::{HydrateError, Hydrator};
 use crate::store::Store;
 use crate::telemetry::feed::{Feed, FeedItem};
 use crate::telemetry::metrics;
+use crate::telemetry::traces::TARGET;
+use tracing::Instrument;
 
 /// The shortest sleep between looks for due work while something may be due.
 const TICK: Duration = Duration::from_millis(250);
@@ -236,7 +238,18 @@ impl DeliveryWorker {
     /// the completion is committed, so nobody claims the delivery meanwhile.
     async fn attempt(self: Arc<Self>, claim: Claim, probe: bool) -> Completion {
         self.running.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let completion = self.clone().attempt_inner(claim, probe).await;
+        let span = tracing::trace_span!(
+            target: TARGET,
+            "delivery",
+            inlet.destination = %self.settings.name,
+            inlet.event_id = %claim.event.id,
+            inlet.attempt = claim.steps_used + 1,
+            inlet.outcome = tracing::field::Empty,
+        );
+        if !span.is_disabled() {
+            crate::telemetry::traces::follow(&span, claim.event.traceparent.as_deref());
+        }
+        let completion = self.clone().attempt_inner(claim, probe).instrument(span).await;
         self.running.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         completion
     }
@@ -249,13 +262,19 @@ impl DeliveryWorker {
         let started = Instant::now();
         let state = match self.hydrators.get(&claim.event.source) {
             None => Ok(None),
-            Some(h) => h.fetch(&claim.event, started_at).await.map(Some),
+            Some(h) => h
+                .fetch(&claim.event, started_at)
+                .instrument(tracing::trace_span!(target: TARGET, "hydrate"))
+                .await
+                .map(Some),
         };
         let (result, hydrated) = match state {
             Ok(state) => {
+                let traceparent = crate::telemetry::traces::traceparent(&tracing::Span::current());
                 let delivery = Delivery {
                     event: &claim.event,
                     state: state.as_ref(),
+                    traceparent: traceparent.as_deref(),
                 };
                 (self.destination.deliver(&delivery, started_at).await, true)
             }
@@ -324,6 +343,7 @@ impl DeliveryWorker {
             (NextStep::RetryAt { .. }, Outcome::Throttled { .. }) => "paused",
             (NextStep::RetryAt { .. }, _) => "retry",
         };
+        tracing::Span::current().record("inlet.outcome", outcome);
         metrics::inc("inlet_deliveries_total", &[("destination", name), ("outcome", outcome)]);
         let family = if outcome == "delivered" { "delivered" } else { "failed" };
         crate::telemetry::series::record(family, name, now);

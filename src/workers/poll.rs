@@ -13,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::Clock;
 use super::alerts::{Signal, Signals};
+use crate::telemetry::traces::TARGET;
+use tracing::Instrument;
 
 /// A poll lease lasts this long unless renewed ...
 const LEASE: Duration = Duration::from_secs(60);
@@ -113,7 +115,9 @@ pub async fn run(
         if poller.take_forced() {
             tracing::info!(source = %name, "poll run asked for now (reconciliation)");
         }
-        let run = poller.run_once(&state);
+        let run = poller
+            .run_once(&state)
+            .instrument(tracing::trace_span!(target: TARGET, "poll.run", inlet.source = %name));
         tokio::pin!(run);
         let outcome = loop {
             tokio::select! {

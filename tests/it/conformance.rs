@@ -36,6 +36,7 @@ fn event(source: &str, key: &str, destinations: &[&str], at: i64) -> NewEvent {
                 order: None,
             })
             .collect(),
+        traceparent: None,
     }
 }
 

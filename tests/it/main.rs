@@ -60,5 +60,6 @@ mod routing;
 mod sources_api;
 mod support;
 mod takeover;
+mod traces;
 mod trigger;
 mod unreachable;

@@ -35,6 +35,8 @@ use crate::pace::rate::TokenBucket;
 use crate::store::Store;
 use crate::telemetry::feed::{Feed, FeedItem};
 use crate::telemetry::metrics;
+use crate::telemetry::traces::TARGET;
+use tracing::Instrument;
 
 /// What a completed run found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,7 +195,10 @@ impl Poller {
                 limiter.acquire().await;
             }
             pending.requests += 1;
-            let fetched = self.fetch(&url).await;
+            let fetched = self
+                .fetch(&url)
+                .instrument(tracing::trace_span!(target: TARGET, "poll.page"))
+                .await;
             let result = match &fetched {
                 Ok(_) => "ok",
                 Err(PollError::RateLimited { .. }) => "rate_limited",
@@ -240,6 +245,7 @@ impl Poller {
                             content_type: Some("application/json".into()),
                             headers: Vec::new(),
                             body,
+                            traceparent: crate::telemetry::traces::traceparent(&tracing::Span::current()),
                         });
                     }
                     ItemDraft::Skipped { error, size, cursor } => {

@@ -29,9 +29,9 @@ pub async fn insert_events(tx: &mut Transaction<'_, Postgres>, events: &[&NewEve
 
     let text = |f: fn(&NewEvent) -> String| firsts.iter().map(|e| f(e)).collect::<Vec<_>>();
     let inserted = sqlx::query(
-        "INSERT INTO events (id, source, dedupe_group, dedupe_key, type, via, received_at, occurred_at, content_type, headers, body)
+        "INSERT INTO events (id, source, dedupe_group, dedupe_key, type, via, received_at, occurred_at, content_type, headers, body, traceparent)
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
-                              $8::bigint[], $9::text[], $10::text[], $11::bytea[])
+                              $8::bigint[], $9::text[], $10::text[], $11::bytea[], $12::text[])
          ON CONFLICT (dedupe_group, dedupe_key) DO NOTHING RETURNING seq, dedupe_group, dedupe_key",
     )
     .bind(text(|e| e.id.clone()))
@@ -45,6 +45,7 @@ pub async fn insert_events(tx: &mut Transaction<'_, Postgres>, events: &[&NewEve
     .bind(firsts.iter().map(|e| e.content_type.clone()).collect::<Vec<Option<String>>>())
     .bind(text(|e| crate::domain::headers_json(&e.headers)))
     .bind(firsts.iter().map(|e| e.body.to_vec()).collect::<Vec<Vec<u8>>>())
+    .bind(firsts.iter().map(|e| e.traceparent.clone()).collect::<Vec<Option<String>>>())
     .fetch_all(&mut **tx)
     .await?;
     let mut stored: HashMap<(String, String), i64> = HashMap::with_capacity(inserted.len());

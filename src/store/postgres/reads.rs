@@ -58,14 +58,14 @@ pub fn record(row: &sqlx::postgres::PgRow) -> sqlx::Result<EventRecord> {
         content_type: row.try_get("content_type")?,
         headers: serde_json::from_str(&row.try_get::<String, _>("headers")?).unwrap_or_default(),
         body: row.try_get("body")?,
+        traceparent: row.try_get("traceparent")?,
     })
 }
 
 /// The columns [`record`] reads, of `events e`.
-pub const RECORD_COLUMNS: &str = "e.seq, e.id, e.source, e.type, e.dedupe_key, e.via, e.received_at, e.occurred_at, e.content_type, e.headers, e.body";
+pub const RECORD_COLUMNS: &str = "e.seq, e.id, e.source, e.type, e.dedupe_key, e.via, e.received_at, e.occurred_at, e.content_type, e.headers, e.body, e.traceparent";
 
-const RECORD: &str =
-    "SELECT seq, id, source, type, dedupe_key, via, received_at, occurred_at, content_type, headers, body FROM events";
+const RECORD: &str = "SELECT seq, id, source, type, dedupe_key, via, received_at, occurred_at, content_type, headers, body, traceparent FROM events";
 
 pub async fn event(pool: &PgPool, id: &str) -> sqlx::Result<Option<StoredEvent>> {
     let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!("{RECORD} WHERE id = $1")))

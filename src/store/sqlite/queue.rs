@@ -101,7 +101,7 @@ fn record_version(tx: &Transaction<'_>, key: &DeliveryKey) -> rusqlite::Result<(
 /// The stored fields of the event with sequence `seq`.
 pub fn event_record(conn: &rusqlite::Connection, seq: i64) -> rusqlite::Result<Option<EventRecord>> {
     conn.prepare_cached(
-        "SELECT id, source, type, dedupe_key, via, received_at, occurred_at, content_type, headers, body
+        "SELECT id, source, type, dedupe_key, via, received_at, occurred_at, content_type, headers, body, traceparent
          FROM events WHERE seq = ?1",
     )?
     .query_row([seq], |r| {
@@ -116,6 +116,7 @@ pub fn event_record(conn: &rusqlite::Connection, seq: i64) -> rusqlite::Result<O
             content_type: r.get(7)?,
             headers: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
             body: r.get(9)?,
+            traceparent: r.get(10)?,
         })
     })
     .optional()

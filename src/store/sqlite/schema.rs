@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0004_hardening.sql"),
     include_str!("../../../migrations/sqlite/0005_poll_schedule.sql"),
     include_str!("../../../migrations/sqlite/0006_operating.sql"),
+    include_str!("../../../migrations/sqlite/0007_traces.sql"),
 ];
 
 /// Settings for the one write connection: WAL, `synchronous=NORMAL` plus the flush thread's

@@ -117,6 +117,7 @@ mod tests {
             headers: Vec::new(),
             body: Bytes::from_static(b"{}"),
             destinations: Vec::new(),
+            traceparent: None,
         };
         let batch = Committed {
             ops: vec![Op::Ingest(Box::new(event), reply)],

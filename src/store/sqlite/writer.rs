@@ -307,8 +307,8 @@ pub fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> rusqlite::Result<Inge
     let headers = crate::domain::headers_json(&e.headers);
     let inserted = tx
         .prepare_cached(
-            "INSERT INTO events (id, source, dedupe_group, dedupe_key, type, via, received_at, occurred_at, content_type, headers, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+            "INSERT INTO events (id, source, dedupe_group, dedupe_key, type, via, received_at, occurred_at, content_type, headers, body, traceparent)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT (dedupe_group, dedupe_key) DO NOTHING",
         )?
         .execute(params![
@@ -322,7 +322,8 @@ pub fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> rusqlite::Result<Inge
             e.occurred_at,
             e.content_type,
             headers,
-            &e.body[..]
+            &e.body[..],
+            e.traceparent
         ])?;
     if inserted == 0 {
         let first: String = tx

@@ -69,6 +69,7 @@ pub(super) async fn queue(l: &AlertLoop, now: i64) {
                         order: None,
                     })
                     .collect(),
+                traceparent: None,
             };
             if let Err(e) = l.store.ingest(event).await {
                 tracing::warn!(error = %e, alert = %alert.id, "cannot queue an alert's notification; trying again");
