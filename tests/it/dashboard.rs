@@ -179,3 +179,56 @@ async fn a_payload_with_markup_is_shown_escaped() {
     }
     f.app.stop().await;
 }
+
+#[tokio::test]
+async fn the_overview_pauses_and_resumes_a_destination_with_its_csrf_token_and_the_rejected_page_retries() {
+    let f = fixture().await;
+    let admin = f.app.admin.clone();
+    let cookie = login(&admin).await;
+    let (status, html) = get(&admin, "/", &cookie).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Open alerts"), "open alerts come first");
+    assert!(html.contains("action=\"/destinations/good/pause\""), "a Pause button");
+    let csrf = csrf_of(&html);
+    let post = |path: String, body: String| {
+        no_redirects()
+            .post(format!("{admin}{path}"))
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let refused = post("/destinations/good/pause".into(), String::new())
+        .await
+        .expect("answered");
+    assert_eq!(refused.status().as_u16(), 403, "no CSRF token, no pause");
+    let paused = post("/destinations/good/pause".into(), format!("csrf={csrf}"))
+        .await
+        .expect("answered");
+    assert_eq!(paused.status().as_u16(), 303);
+    let (_, html) = get(&admin, "/", &cookie).await;
+    assert!(
+        html.contains("action=\"/destinations/good/resume\""),
+        "now a Resume button"
+    );
+    let (status, _) = get(&admin, "/api/v1/destinations", &cookie).await;
+    assert_eq!(status, 200);
+    let resumed = post("/destinations/good/resume".into(), format!("csrf={csrf}"))
+        .await
+        .expect("answered");
+    assert_eq!(resumed.status().as_u16(), 303);
+    let (_, html) = get(&admin, "/", &cookie).await;
+    assert!(html.contains("action=\"/destinations/good/pause\""), "running again");
+
+    f.app.post_forged("shop", 1).await;
+    assert!(f.app.rejected_count(1).await >= 1);
+    let (_, html) = get(&admin, "/rejected", &cookie).await;
+    assert!(html.contains("Retry 1 rejected requests"), "the button names the count");
+    let retried = post("/rejected/retry".into(), format!("csrf={csrf}"))
+        .await
+        .expect("answered");
+    assert_eq!(retried.status().as_u16(), 200);
+    let page = retried.text().await.expect("text");
+    assert!(page.contains("Retried 1: 0 accepted as new events"), "{page}");
+    f.app.stop().await;
+}

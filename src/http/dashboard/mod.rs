@@ -38,8 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/rejected", get(pages::rejected))
         .route("/sources", get(pages::sources))
         .route("/sources/{name}/reset-cursor", post(pages::reset_cursor))
-        .route("/destinations/{name}/pause", post(operating::pause))
-        .route("/destinations/{name}/resume", post(operating::resume))
+        .route("/destinations/{name}/{action}", post(operating::set_paused))
         .route("/rejected/retry", post(operating::retry))
         .layer(axum::middleware::map_response(security_headers))
 }

@@ -60,40 +60,26 @@ pub fn pause_cells(name: &str, paused: bool, csrf: &str) -> [String; 2] {
     }
 }
 
-async fn set_paused(
-    state: AppState,
-    name: String,
+/// `POST /destinations/{name}/pause` and `…/resume`: the buttons of the overview.
+pub async fn set_paused(
+    _: Session,
+    State(state): State<AppState>,
+    Path((name, action)): Path<(String, String)>,
     headers: HeaderMap,
-    form: HashMap<String, String>,
-    paused: bool,
+    Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     if let Some(refused) = check_csrf(&state, &headers, &form) {
         return refused;
     }
+    let paused = match action.as_str() {
+        "pause" => true,
+        "resume" => false,
+        other => return failed(crate::http::admin::ApiError::NotFound(format!("no action {other:?}"))),
+    };
     match destinations::set_paused(&state, &name, paused).await {
         Ok(_) => Redirect::to("/").into_response(),
         Err(e) => failed(e),
     }
-}
-
-pub async fn pause(
-    _: Session,
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    set_paused(state, name, headers, form, true).await
-}
-
-pub async fn resume(
-    _: Session,
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
-    set_paused(state, name, headers, form, false).await
 }
 
 /// The rejected page's Retry button, naming how many kept requests it would verify again.
