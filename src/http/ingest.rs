@@ -22,8 +22,7 @@ use crate::sources::{Accepted, EventDraft, WebhookIntake};
 use crate::store::StoreError;
 use crate::telemetry::feed::FeedItem;
 use crate::telemetry::metrics;
-use crate::telemetry::traces::{self, TARGET};
-use tracing::Instrument;
+use crate::telemetry::traces::{Name, Span, SpanContext, Value};
 
 /// How long a handler waits for its commit before answering 503 (the sender retries, and
 /// dedupe absorbs the retry if the commit did land).
@@ -32,30 +31,23 @@ const COMMIT_WAIT: Duration = Duration::from_secs(10);
 pub async fn receive(State(state): State<AppState>, Path(source): Path<String>, request: Request) -> Response {
     // Given by the caller (a proxy) or made here; echoed in every answer and in log lines.
     let request_id = parts_request_id(request.headers());
-    let span = tracing::trace_span!(
-        target: TARGET,
-        "ingest",
-        inlet.source = %source,
-        inlet.outcome = tracing::field::Empty,
-        inlet.event_id = tracing::field::Empty,
-    );
-    if !span.is_disabled() {
-        traces::parent(&span, request.headers());
-    }
-    let mut response = handle(state, source, request, &request_id).instrument(span).await;
+    // A valid `traceparent` makes the provider's span this one's parent.
+    let span = Span::start(Name::Ingest, SpanContext::from_headers(request.headers()));
+    span.set("inlet.source", source.as_str());
+    let mut response = handle(state, source, request, &request_id, &span).await;
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", v);
     }
     response
 }
 
-async fn handle(state: AppState, source: String, request: Request, request_id: &str) -> Response {
+async fn handle(state: AppState, source: String, request: Request, request_id: &str, span: &Span) -> Response {
     let Some(intake) = state.intakes.get(&source) else {
         return error(StatusCode::NOT_FOUND, "unknown_source");
     };
     let started = std::time::Instant::now();
-    let count = |outcome: &str| {
-        tracing::Span::current().record("inlet.outcome", outcome);
+    let count = |outcome: &'static str| {
+        span.set("inlet.outcome", Value::Static(outcome));
         metrics::inc(
             "inlet_ingest_requests_total",
             &[("source", &source), ("outcome", outcome)],
@@ -120,7 +112,7 @@ async fn handle(state: AppState, source: String, request: Request, request_id: &
     let url = intake.signed_url(state.settings.server.public_url.as_deref(), path_and_query);
     let now = chrono::Utc::now();
     let verified = {
-        let _verify = tracing::trace_span!(target: TARGET, "verify").entered();
+        let _verify = span.child(Name::Verify);
         intake.accept(&parts.headers, &body, url.as_deref(), now.timestamp())
     };
     let draft =
@@ -161,7 +153,7 @@ async fn handle(state: AppState, source: String, request: Request, request_id: &
             }
         };
 
-    let event = new_event(&state, intake, draft, body, now.timestamp_millis());
+    let event = new_event(&state, intake, draft, body, now.timestamp_millis(), span.traceparent());
     let received_at = event.received_at;
     // Built only while someone follows the stream.
     let feed_item = state.feed.is_listened().then(|| {
@@ -175,7 +167,7 @@ async fn handle(state: AppState, source: String, request: Request, request_id: &
             received_at,
         )
     });
-    let (response, outcome) = commit(&state, intake, event, request_id).await;
+    let (response, outcome) = commit(&state, intake, event, request_id, span).await;
     if outcome == "accepted" {
         crate::telemetry::event_committed(Some(&state.feed), &source, received_at, feed_item);
     }
@@ -199,6 +191,7 @@ pub(crate) fn new_event(
     draft: EventDraft,
     body: Bytes,
     received_at: i64,
+    traceparent: Option<String>,
 ) -> NewEvent {
     let source = intake.source.name.as_str();
     NewEvent {
@@ -220,7 +213,7 @@ pub(crate) fn new_event(
         content_type: draft.content_type,
         headers: draft.headers,
         body,
-        traceparent: crate::telemetry::traces::traceparent(&tracing::Span::current()),
+        traceparent,
     }
 }
 
@@ -230,15 +223,15 @@ async fn commit(
     intake: &WebhookIntake,
     event: NewEvent,
     request_id: &str,
+    span: &Span,
 ) -> (Response, &'static str) {
     let source = intake.source.name.as_str();
-    let stored = state
-        .store
-        .ingest(event)
-        .instrument(tracing::trace_span!(target: TARGET, "commit"));
-    match tokio::time::timeout(COMMIT_WAIT, stored).await {
+    let committing = span.child(Name::Commit);
+    let stored = tokio::time::timeout(COMMIT_WAIT, state.store.ingest(event)).await;
+    drop(committing);
+    match stored {
         Ok(Ok(ingested)) => {
-            tracing::Span::current().record("inlet.event_id", ingested.id.as_str());
+            span.set("inlet.event_id", ingested.id.as_str());
             if !ingested.duplicate {
                 state.wakeup.notify_waiters();
             }

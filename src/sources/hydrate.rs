@@ -16,6 +16,7 @@ use crate::config::HydrateSettings;
 use crate::domain::template::Fields;
 use crate::domain::{EventRecord, Hydrated, MAX_RETRY_AFTER, parse_retry_after};
 use crate::pace::rate::TokenBucket;
+use crate::telemetry::traces::Span;
 
 /// The most a state answer may weigh.
 const MAX_STATE: usize = 4 << 20;
@@ -47,7 +48,7 @@ impl Hydrator {
     }
 
     /// The state of `event`'s object at `now` (unix ms).
-    pub async fn fetch(&self, event: &EventRecord, now: i64) -> Result<Hydrated, HydrateError> {
+    pub async fn fetch(&self, event: &EventRecord, now: i64, span: &Span) -> Result<Hydrated, HydrateError> {
         let until = self.paused_until.load(Ordering::Relaxed);
         if until > now {
             return Err(HydrateError::Paused { until, status: 429 });
@@ -76,7 +77,7 @@ impl Hydrator {
             .get(&url)
             .timeout(self.settings.timeout)
             .header(http::header::ACCEPT, "application/json");
-        if let Some(tp) = crate::telemetry::traces::traceparent(&tracing::Span::current()) {
+        if let Some(tp) = span.traceparent() {
             request = request.header("traceparent", tp);
         }
         for (name, value) in &self.settings.headers {

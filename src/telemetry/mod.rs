@@ -36,14 +36,6 @@ pub fn init(otlp: Option<&str>, service: &str) -> Option<traces::Traces> {
     use tracing_subscriber::util::SubscriberInitExt;
 
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let (guard, otel) = match traces::build(otlp, service) {
-        Some((guard, layer)) => {
-            let only_ours =
-                tracing_subscriber::filter::Targets::new().with_target(traces::TARGET, tracing::Level::TRACE);
-            (Some(guard), Some(layer.with_filter(only_ours)))
-        }
-        None => (None, None),
-    };
     let logs = if std::io::stderr().is_terminal() {
         tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed()
     } else {
@@ -54,9 +46,6 @@ pub fn init(otlp: Option<&str>, service: &str) -> Option<traces::Traces> {
             .with_writer(std::io::stderr)
             .boxed()
     };
-    let _ = tracing_subscriber::registry()
-        .with(otel)
-        .with(logs.with_filter(filter))
-        .try_init();
-    guard
+    let _ = tracing_subscriber::registry().with(logs.with_filter(filter)).try_init();
+    traces::build(otlp, service)
 }

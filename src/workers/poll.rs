@@ -13,8 +13,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::Clock;
 use super::alerts::{Signal, Signals};
-use crate::telemetry::traces::TARGET;
-use tracing::Instrument;
 
 /// A poll lease lasts this long unless renewed ...
 const LEASE: Duration = Duration::from_secs(60);
@@ -115,9 +113,7 @@ pub async fn run(
         if poller.take_forced() {
             tracing::info!(source = %name, "poll run asked for now (reconciliation)");
         }
-        let run = poller
-            .run_once(&state)
-            .instrument(tracing::trace_span!(target: TARGET, "poll.run", inlet.source = %name));
+        let run = poller.run_once(&state);
         tokio::pin!(run);
         let outcome = loop {
             tokio::select! {

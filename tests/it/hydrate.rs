@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::provider::{FakeApi, Scripted};
 use crate::receiver::Receiver;
-use crate::support::{TestApp, now, signed};
+use crate::support::{TestApp, eventually, now, signed};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -137,7 +137,16 @@ async fn a_failing_state_call_fails_the_attempt_with_reason_hydrate_and_is_retri
     let got = receiver.wait_for(1).await;
     assert_eq!(got.len(), 1, "delivered on the second step");
     let id = app.store.event_ids(10).await.expect("ids")[0].clone();
-    let stored = app.store.event(&id).await.expect("reads").expect("event");
+    // The receiver answers before the attempt is recorded: wait for the record.
+    let stored = eventually(
+        "the delivery recorded as delivered",
+        Duration::from_secs(10),
+        async || {
+            let stored = app.store.event(&id).await.expect("reads").expect("event");
+            (stored.deliveries[0].state == "delivered").then_some(stored)
+        },
+    )
+    .await;
     let d = &stored.deliveries[0];
     assert_eq!(d.steps_used, 2, "the failure used a step");
     assert_eq!(d.attempts[0].error.as_deref(), Some("hydrate: HTTP 500"));

@@ -16,8 +16,18 @@ use crate::support::{Child, eventually, standard_post, write_config};
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
-/// (trace id hex, span name, attributes as text) of every span received.
-type Spans = Arc<Mutex<Vec<(String, String, Vec<(String, String)>)>>>;
+/// One span as received, ids in hex.
+#[derive(Clone, Debug)]
+struct Got {
+    trace: String,
+    id: String,
+    parent: String,
+    name: String,
+    service: String,
+    attributes: Vec<(String, String)>,
+}
+
+type Spans = Arc<Mutex<Vec<Got>>>;
 
 async fn collector() -> (String, Spans) {
     let spans: Spans = Arc::default();
@@ -30,6 +40,13 @@ async fn collector() -> (String, Spans) {
                 let request = ExportTraceServiceRequest::decode(body).expect("OTLP protobuf");
                 let mut got = sink.lock().expect("spans");
                 for resource in request.resource_spans {
+                    let service = resource
+                        .resource
+                        .iter()
+                        .flat_map(|r| &r.attributes)
+                        .find(|kv| kv.key == "service.name")
+                        .map(|kv| format!("{:?}", kv.value))
+                        .unwrap_or_default();
                     for scope in resource.scope_spans {
                         for span in scope.spans {
                             let attributes = span
@@ -37,7 +54,14 @@ async fn collector() -> (String, Spans) {
                                 .iter()
                                 .map(|kv| (kv.key.clone(), format!("{:?}", kv.value)))
                                 .collect();
-                            got.push((hex::encode(&span.trace_id), span.name, attributes));
+                            got.push(Got {
+                                trace: hex::encode(&span.trace_id),
+                                id: hex::encode(&span.span_id),
+                                parent: hex::encode(&span.parent_span_id),
+                                name: span.name,
+                                service: service.clone(),
+                                attributes,
+                            });
                         }
                     }
                 }
@@ -106,8 +130,8 @@ to = ["app"]
         let got = spans.lock().expect("spans").clone();
         let names: Vec<String> = got
             .iter()
-            .filter(|(trace, _, _)| trace == TRACE_ID)
-            .map(|(_, name, _)| name.clone())
+            .filter(|s| s.trace == TRACE_ID)
+            .map(|s| s.name.clone())
             .collect();
         ["ingest", "verify", "commit", "delivery"]
             .iter()
@@ -115,20 +139,37 @@ to = ["app"]
             .then_some(got)
     })
     .await;
-    let attributes = |name: &str| {
+    let span = |name: &str| {
         names
             .iter()
-            .find(|(t, n, _)| t == TRACE_ID && n == name)
-            .map(|(_, _, a)| a.clone())
+            .find(|s| s.trace == TRACE_ID && s.name == name)
+            .cloned()
             .expect("the span")
     };
-    let ingest = attributes("ingest");
+    let (ingest_span, verify, commit, delivery_span) =
+        (span("ingest"), span("verify"), span("commit"), span("delivery"));
+    assert_eq!(
+        ingest_span.parent, "00f067aa0ba902b7",
+        "the provider's span is the ingest span's parent"
+    );
+    assert_eq!(verify.parent, ingest_span.id, "verify is a child of ingest");
+    assert_eq!(commit.parent, ingest_span.id, "commit is a child of ingest");
+    assert_eq!(
+        delivery_span.parent, ingest_span.id,
+        "the delivery joins the event's trace under its ingest span"
+    );
+    assert!(
+        sent.contains(&format!("-{}-", delivery_span.id)),
+        "the receiver gets the delivery span's id: {sent}"
+    );
+    assert!(ingest_span.service.contains("inlet"), "{}", ingest_span.service);
+    let ingest = ingest_span.attributes;
     let has =
         |attrs: &[(String, String)], key: &str, value: &str| attrs.iter().any(|(k, v)| k == key && v.contains(value));
     assert!(has(&ingest, "inlet.source", "shop"), "{ingest:?}");
     assert!(has(&ingest, "inlet.outcome", "accepted"), "{ingest:?}");
     assert!(has(&ingest, "inlet.event_id", &event_id), "{ingest:?}");
-    let delivery = attributes("delivery");
+    let delivery = delivery_span.attributes;
     assert!(has(&delivery, "inlet.destination", "app"), "{delivery:?}");
     assert!(has(&delivery, "inlet.outcome", "delivered"), "{delivery:?}");
     assert!(has(&delivery, "inlet.attempt", "1"), "{delivery:?}");

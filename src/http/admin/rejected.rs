@@ -135,7 +135,7 @@ async fn retry_one(state: &AppState, request: KeptRequest) -> Result<Retried, Ap
         Ok(Accepted::Event(draft)) => draft,
         Ok(Accepted::Handshake(_)) | Err(_) => return Ok(Retried::StillRejected),
     };
-    let event = crate::http::ingest::new_event(state, intake, draft, body, request.at);
+    let event = crate::http::ingest::new_event(state, intake, draft, body, request.at, None);
     let ingested = state.store.ingest(event).await?;
     if ingested.duplicate {
         return Ok(Retried::Duplicate);

@@ -35,8 +35,7 @@ use crate::pace::rate::TokenBucket;
 use crate::store::Store;
 use crate::telemetry::feed::{Feed, FeedItem};
 use crate::telemetry::metrics;
-use crate::telemetry::traces::TARGET;
-use tracing::Instrument;
+use crate::telemetry::traces::{Name, Span};
 
 /// What a completed run found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +129,9 @@ impl Poller {
     /// stored before the error comes back; the cursor is not touched.
     pub async fn run_once(&self, state: &PollState) -> Result<RunSummary, PollError> {
         let mut pending = PollCounts::default();
-        match self.pages(state, &mut pending).await {
+        let span = Span::start(Name::PollRun, None);
+        span.set("inlet.source", self.source.name.as_str());
+        match self.pages(state, &mut pending, &span).await {
             Ok(summary) => Ok(summary),
             Err(e) => {
                 pending.errors += 1;
@@ -161,7 +162,7 @@ impl Poller {
     }
 
     /// The pages of one run; `pending` holds counters not yet written.
-    async fn pages(&self, state: &PollState, pending: &mut PollCounts) -> Result<RunSummary, PollError> {
+    async fn pages(&self, state: &PollState, pending: &mut PollCounts, run: &Span) -> Result<RunSummary, PollError> {
         let stored = state.cursor.as_deref().and_then(CursorValue::from_json);
         let sent = match (&self.source.cursor, &stored) {
             (Some(c), Some(v)) => Some(v.moved_back(c.lookback, c.unit).unwrap_or_else(|| {
@@ -195,10 +196,9 @@ impl Poller {
                 limiter.acquire().await;
             }
             pending.requests += 1;
-            let fetched = self
-                .fetch(&url)
-                .instrument(tracing::trace_span!(target: TARGET, "poll.page"))
-                .await;
+            // Ends with this page; its events keep it as their trace.
+            let page_span = run.child(Name::PollPage);
+            let fetched = self.fetch(&url).await;
             let result = match &fetched {
                 Ok(_) => "ok",
                 Err(PollError::RateLimited { .. }) => "rate_limited",
@@ -245,7 +245,7 @@ impl Poller {
                             content_type: Some("application/json".into()),
                             headers: Vec::new(),
                             body,
-                            traceparent: crate::telemetry::traces::traceparent(&tracing::Span::current()),
+                            traceparent: page_span.traceparent(),
                         });
                     }
                     ItemDraft::Skipped { error, size, cursor } => {

@@ -6,18 +6,16 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use tracing::Instrument;
-
 use super::DeliveryWorker;
 use crate::destinations::{AttemptResult, Delivery};
 use crate::domain::{AttemptRecord, Claim, Completion, NextStep, Outcome, next_step};
 use crate::sources::hydrate::HydrateError;
 use crate::telemetry::feed::FeedItem;
 use crate::telemetry::metrics;
-use crate::telemetry::traces::TARGET;
+use crate::telemetry::traces::{Name, Span, Value};
 
 impl DeliveryWorker {
-    pub(super) async fn attempt_inner(self: Arc<Self>, claim: Claim, probe: bool) -> Completion {
+    pub(super) async fn attempt_inner(self: Arc<Self>, claim: Claim, probe: bool, span: &Span) -> Completion {
         if let Some(limiter) = &self.limiter {
             limiter.acquire().await;
         }
@@ -26,14 +24,13 @@ impl DeliveryWorker {
         let state = match self.hydrators.get(&claim.event.source) {
             None => Ok(None),
             Some(h) => h
-                .fetch(&claim.event, started_at)
-                .instrument(tracing::trace_span!(target: TARGET, "hydrate"))
+                .fetch(&claim.event, started_at, &span.child(Name::Hydrate))
                 .await
                 .map(Some),
         };
         let (result, hydrated) = match state {
             Ok(state) => {
-                let traceparent = crate::telemetry::traces::traceparent(&tracing::Span::current());
+                let traceparent = span.traceparent();
                 let delivery = Delivery {
                     event: &claim.event,
                     state: state.as_ref(),
@@ -106,7 +103,7 @@ impl DeliveryWorker {
             (NextStep::RetryAt { .. }, Outcome::Throttled { .. }) => "paused",
             (NextStep::RetryAt { .. }, _) => "retry",
         };
-        tracing::Span::current().record("inlet.outcome", outcome);
+        span.set("inlet.outcome", Value::Static(outcome));
         metrics::inc("inlet_deliveries_total", &[("destination", name), ("outcome", outcome)]);
         let family = if outcome == "delivered" { "delivered" } else { "failed" };
         crate::telemetry::series::record(family, name, now);

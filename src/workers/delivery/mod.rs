@@ -28,8 +28,7 @@ use crate::sources::hydrate::Hydrator;
 use crate::store::Store;
 use crate::telemetry::feed::Feed;
 use crate::telemetry::metrics;
-use crate::telemetry::traces::TARGET;
-use tracing::Instrument;
+use crate::telemetry::traces::{Name, Span, SpanContext};
 
 /// The shortest sleep between looks for due work while something may be due.
 const TICK: Duration = Duration::from_millis(250);
@@ -240,18 +239,15 @@ impl DeliveryWorker {
     /// the completion is committed, so nobody claims the delivery meanwhile.
     async fn attempt(self: Arc<Self>, claim: Claim, probe: bool) -> Completion {
         self.running.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let span = tracing::trace_span!(
-            target: TARGET,
-            "delivery",
-            inlet.destination = %self.settings.name,
-            inlet.event_id = %claim.event.id,
-            inlet.attempt = claim.steps_used + 1,
-            inlet.outcome = tracing::field::Empty,
-        );
-        if !span.is_disabled() {
-            crate::telemetry::traces::follow(&span, claim.event.traceparent.as_deref());
+        // The event's stored trace (its webhook's, or its poll page's) is this span's parent.
+        let parent = claim.event.traceparent.as_deref().and_then(SpanContext::parse);
+        let span = Span::start(Name::Delivery, parent);
+        if span.context().is_some() {
+            span.set("inlet.destination", self.settings.name.as_str());
+            span.set("inlet.event_id", claim.event.id.as_str());
+            span.set("inlet.attempt", i64::from(claim.steps_used) + 1);
         }
-        let completion = self.clone().attempt_inner(claim, probe).instrument(span).await;
+        let completion = self.clone().attempt_inner(claim, probe, &span).await;
         self.running.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         completion
     }
