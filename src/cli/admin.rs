@@ -42,6 +42,20 @@ impl AdminClient {
         Ok(AdminClient { base, token, http })
     }
 
+    /// The admin API's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// A request to `path` carrying the token.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(t) => request.bearer_auth(t),
+            None => request,
+        }
+    }
+
     pub async fn get(&self, path: &str) -> Result<Value, String> {
         self.send(self.http.get(format!("{}{path}", self.base))).await
     }

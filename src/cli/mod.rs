@@ -1,12 +1,14 @@
 //! The command line: `serve`, `check`, `init`, the offline signature tools `verify`,
 //! `sign` and `send`, the provider commands `providers` and `trigger`, and the admin-client
-//! commands (`sources`, `destinations`, `alerts`, `rejected`, `events`, `replay`, `tail`). Parsing lives here;
+//! commands (`sources`, `destinations`, `alerts`, `rejected`, `events`, `replay`, `tail`,
+//! `listen`). Parsing lives here;
 //! each command's work is in its own file and calls into the library like any other user
 //! of it.
 
 mod admin;
 mod events;
 mod gateway;
+mod listen;
 mod operating;
 mod providers;
 mod tools;
@@ -14,7 +16,7 @@ mod tools;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
 #[command(
@@ -59,6 +61,9 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Follow new events and delivery outcomes live; reconnects (admin API).
     Tail(TailArgs),
+    /// Forward a running inlet's events to a local app, re-signed so its provider SDK
+    /// verifies them; reconnects and catches up (admin API).
+    Listen(ListenArgs),
     /// The providers inlet verifies: list, or show one with a sample config.
     Providers(ProvidersArgs),
     /// Send a provider's sample event, signed as the provider signs, to a source.
@@ -102,6 +107,37 @@ pub struct TriggerArgs {
     /// List every provider's sample events.
     #[arg(long)]
     pub list: bool,
+}
+
+#[derive(Args)]
+pub struct ListenArgs {
+    /// Where to POST each event, e.g. http://localhost:3000/webhooks/stripe.
+    #[arg(long)]
+    pub forward_to: String,
+    /// Only this source's events; repeat for several (default: every source).
+    #[arg(long = "source")]
+    pub sources: Vec<String>,
+    /// Only events whose type matches this glob, e.g. 'charge.*'; repeat for several.
+    #[arg(long = "events")]
+    pub events: Vec<String>,
+    /// raw: the provider's body, signed as the provider signs; envelope: inlet's envelope,
+    /// signed as Standard Webhooks.
+    #[arg(long, value_enum, default_value = "raw")]
+    pub format: ListenFormat,
+    /// The secret to sign with (default: one made at the first run and kept).
+    #[arg(long)]
+    pub secret: Option<String>,
+    /// Also forward the events of this past window first, e.g. 10m.
+    #[arg(long)]
+    pub since: Option<String>,
+    #[command(flatten)]
+    pub admin: AdminArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ListenFormat {
+    Raw,
+    Envelope,
 }
 
 #[derive(Args)]
@@ -360,6 +396,7 @@ pub fn main() -> ExitCode {
         Command::Events(args) => events::events(&cli.config, args),
         Command::Replay(args) => events::replay(&cli.config, args),
         Command::Tail(args) => events::tail(&cli.config, args),
+        Command::Listen(args) => listen::listen(&cli.config, args),
         Command::Providers(args) => providers::providers(args),
         Command::Trigger(args) => providers::trigger(&cli.config, args),
     }

@@ -28,6 +28,6 @@ pub use event::{
 };
 pub use mask::mask_url;
 pub use poll::{CursorCommit, POLL_STATE_COLUMNS, PollCounts, PollState, PollWrite, PollWritten, RunEnd};
-pub use query::{EventFilter, EventPage, EventStatus, EventSummary, RejectedPage, ReplaySelection, page_of};
+pub use query::{EventFilter, EventPage, EventStatus, EventSummary, PageStart, RejectedPage, ReplaySelection, page_of};
 pub use retry::{MAX_RETRY_AFTER, NextStep, Outcome, next_step, parse_retry_after};
 pub use time::rfc3339_ms;

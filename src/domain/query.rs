@@ -70,10 +70,23 @@ pub struct EventSummary {
     pub occurred_at: Option<i64>,
 }
 
-/// A page of events, newest first, and the cursor of the next (older) page.
+/// Where a page of events starts. A cursor is an event's position in arrival order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageStart {
+    /// The newest first.
+    Newest,
+    /// Older than this cursor, newest first (the next page of a list).
+    Before(i64),
+    /// Newer than this cursor, oldest first (following the stream; `After(0)`: from the
+    /// oldest).
+    After(i64),
+}
+
+/// A page of events, each with its cursor, and the cursor that continues the list in the
+/// page's direction when there is more.
 #[derive(Clone, Debug, Default)]
 pub struct EventPage {
-    pub items: Vec<EventSummary>,
+    pub items: Vec<(i64, EventSummary)>,
     pub next: Option<i64>,
 }
 

@@ -13,6 +13,7 @@ pub use operating::Operating;
 
 use async_trait::async_trait;
 
+use crate::domain::PageStart;
 use crate::domain::{
     Claim, Completion, DeliveryKey, DestinationStats, EventFilter, EventPage, Ingested, NewEvent, PollState, PollWrite,
     PollWritten, RejectedPage, RejectedRequest, ReplaySelection, StoredEvent,
@@ -95,13 +96,9 @@ pub trait Store: Operating + Send + Sync {
         Ok(page.items.into_iter().map(|(_, r)| r).collect())
     }
 
-    /// Events matching `filter`, newest first, older than the cursor `before`, at most `limit`.
-    async fn list_events(
-        &self,
-        filter: EventFilter,
-        before: Option<i64>,
-        limit: usize,
-    ) -> Result<EventPage, StoreError>;
+    /// Events matching `filter` from `start` (newest first, or oldest first after a cursor),
+    /// at most `limit`.
+    async fn list_events(&self, filter: EventFilter, start: PageStart, limit: usize) -> Result<EventPage, StoreError>;
 
     /// Re-queues the selected deliveries (pending, schedule restarted, due at `now`); how many.
     async fn replay(&self, selection: ReplaySelection, now: i64) -> Result<u64, StoreError>;

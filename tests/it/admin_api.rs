@@ -9,7 +9,7 @@ use inlet::providers::SchemeSpec;
 use serde_json::Value;
 
 use crate::receiver::{Receiver, Reply};
-use crate::support::{TestApp, now, signed};
+use crate::support::{TestApp, now, signed, standard_post};
 
 pub const TOKEN: &str = "api-token";
 pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -224,6 +224,76 @@ async fn pages_follow_the_cursor_until_it_is_null_and_cover_every_event_once() {
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 6);
     let (status, _) = get(&f, "/api/v1/events?limit=0").await;
     assert_eq!(status, 400);
+    f.app.stop().await;
+}
+
+#[tokio::test]
+async fn after_a_cursor_events_come_oldest_first_and_each_item_carries_the_cursor_that_resumes_after_it() {
+    let f = fixture().await;
+    let newest_first = ids_of(&items(&f, "/api/v1/events?limit=100").await);
+    let oldest = items(&f, "/api/v1/events?after=0&limit=2").await;
+    let mut ids = ids_of(&oldest);
+    let cursor = oldest[1]["cursor"].as_str().expect("a cursor").to_string();
+    ids.extend(ids_of(
+        &items(&f, &format!("/api/v1/events?after={cursor}&limit=100")).await,
+    ));
+    let mut reversed = newest_first.clone();
+    reversed.reverse();
+    assert_eq!(ids, reversed, "oldest first, each once, across the cursor");
+    let newest = items(&f, "/api/v1/events?limit=1").await;
+    let head = newest[0]["cursor"].as_str().expect("a cursor");
+    assert!(
+        items(&f, &format!("/api/v1/events?after={head}")).await.is_empty(),
+        "nothing after the newest"
+    );
+    let (status, body) = get(&f, "/api/v1/events?after=1&cursor=5").await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = get(&f, "/api/v1/events?after=-3").await;
+    assert_eq!(status, 400);
+    f.app.stop().await;
+}
+
+#[tokio::test]
+async fn an_events_body_reads_back_byte_for_byte_with_its_content_type() {
+    let f = fixture().await;
+    let body = b"{\"type\":\"order.paid\",   \"n\": 7}";
+    let resp = standard_post(&f.app.client, &f.app.base, "shop", SECRET, body, "msg_raw_body")
+        .header("content-type", "application/json; charset=utf-8")
+        .send()
+        .await
+        .expect("answered");
+    let id = resp.json::<Value>().await.expect("JSON")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let resp = f
+        .app
+        .client
+        .get(format!("{}/api/v1/events/{id}/body", f.app.admin))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/json; charset=utf-8");
+    assert_eq!(&resp.bytes().await.expect("bytes")[..], &body[..]);
+    let resp = f
+        .app
+        .client
+        .get(format!("{}/api/v1/events/evt_missing/body", f.app.admin))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(resp.status().as_u16(), 404);
+    let resp = f
+        .app
+        .client
+        .get(format!("{}/api/v1/events/{id}/body", f.app.admin))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(resp.status().as_u16(), 401, "the body needs the token");
     f.app.stop().await;
 }
 

@@ -1,15 +1,15 @@
 //! One store conformance suite, run against every backend through `trait Store`: ingest,
 //! duplicates (also concurrent), claim, lease expiry, complete, retry scheduling, dead,
 //! replay, a poll cursor committed with its events (and a reset winning), the next poll run's
-//! time, prune; for the
+//! time, event pages both ways (newest first before a cursor, oldest first after one), prune; for the
 //! several-node store also two nodes on one database (a completion after its lease passed
 //! to the other node). Each check uses its own names, so one store can run them all.
 
 use std::sync::Arc;
 
 use inlet::domain::{
-    AttemptRecord, Completion, CursorCommit, EventFilter, EventStatus, NewEvent, NextStep, PendingDelivery, PollCounts,
-    PollWrite, ReplaySelection, RunEnd, Via, new_event_id,
+    AttemptRecord, Completion, CursorCommit, EventFilter, EventStatus, NewEvent, NextStep, PageStart, PendingDelivery,
+    PollCounts, PollWrite, ReplaySelection, RunEnd, Via, new_event_id,
 };
 use inlet::store::Store;
 
@@ -59,7 +59,50 @@ pub async fn run(store: Arc<dyn Store>) {
     complete_retry_dead_and_replay(&store).await;
     cursor_with_its_events(&store).await;
     the_next_poll_run_and_its_failures_are_stored(&store).await;
+    pages_go_both_ways_from_a_cursor(&store).await;
     prune_keeps_pending(&store).await;
+}
+
+async fn pages_go_both_ways_from_a_cursor(store: &Arc<dyn Store>) {
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let e = event("c_pages", &format!("p{n}"), &[], T0 + n);
+        ids.push(store.ingest(e).await.expect("ingests").id);
+    }
+    let only = || EventFilter {
+        source: Some("c_pages".into()),
+        ..EventFilter::default()
+    };
+    let listed = |page: &inlet::domain::EventPage| page.items.iter().map(|(_, e)| e.id.clone()).collect::<Vec<_>>();
+    let oldest = store.list_events(only(), PageStart::After(0), 2).await.expect("lists");
+    assert_eq!(listed(&oldest), ids[..2], "oldest first");
+    let next = oldest.next.expect("more after the page");
+    assert_eq!(
+        next, oldest.items[1].0,
+        "the cursor continues after the page's last event"
+    );
+    let rest = store
+        .list_events(only(), PageStart::After(next), 10)
+        .await
+        .expect("lists");
+    assert_eq!(listed(&rest), ids[2..]);
+    assert_eq!(rest.next, None);
+    let newest = store.list_events(only(), PageStart::Newest, 2).await.expect("lists");
+    assert_eq!(listed(&newest), [ids[4].clone(), ids[3].clone()]);
+    let older = store
+        .list_events(only(), PageStart::Before(newest.next.expect("more")), 10)
+        .await
+        .expect("lists");
+    assert_eq!(listed(&older), [ids[2].clone(), ids[1].clone(), ids[0].clone()]);
+    let last = rest.items.last().expect("an event").0;
+    assert!(
+        store
+            .list_events(only(), PageStart::After(last), 10)
+            .await
+            .expect("lists")
+            .items
+            .is_empty()
+    );
 }
 
 async fn the_next_poll_run_and_its_failures_are_stored(store: &Arc<dyn Store>) {
@@ -246,7 +289,15 @@ async fn complete_retry_dead_and_replay(store: &Arc<dyn Store>) {
         status: Some(EventStatus::Dead),
         ..EventFilter::default()
     };
-    assert_eq!(store.list_events(filter, None, 10).await.expect("lists").items.len(), 1);
+    assert_eq!(
+        store
+            .list_events(filter, PageStart::Newest, 10)
+            .await
+            .expect("lists")
+            .items
+            .len(),
+        1
+    );
     let n = store
         .replay(
             ReplaySelection::Event {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use inlet::domain::{
-    Claim, Completion, DeliveryKey, DestinationStats, EventFilter, EventPage, Ingested, NewEvent, PollState, PollWrite,
-    PollWritten, RejectedPage, RejectedRequest, ReplaySelection, StoredEvent,
+    Claim, Completion, DeliveryKey, DestinationStats, EventFilter, EventPage, Ingested, NewEvent, PageStart, PollState,
+    PollWrite, PollWritten, RejectedPage, RejectedRequest, ReplaySelection, StoredEvent,
 };
 use inlet::providers::SchemeSpec;
 use inlet::store::sqlite::SqliteStore;
@@ -199,8 +199,8 @@ impl Store for FaultyStore {
     async fn rejected(&self, limit: usize) -> Result<Vec<RejectedRequest>, StoreError> {
         self.inner.rejected(limit).await
     }
-    async fn list_events(&self, f: EventFilter, before: Option<i64>, limit: usize) -> Result<EventPage, StoreError> {
-        self.inner.list_events(f, before, limit).await
+    async fn list_events(&self, f: EventFilter, start: PageStart, limit: usize) -> Result<EventPage, StoreError> {
+        self.inner.list_events(f, start, limit).await
     }
     async fn replay(&self, selection: ReplaySelection, now: i64) -> Result<u64, StoreError> {
         self.inner.replay(selection, now).await

@@ -45,6 +45,7 @@ mod hostile;
 mod hydrate;
 mod ingest;
 mod limits;
+mod listen;
 mod metrics;
 mod nats;
 mod nodes;

@@ -36,6 +36,7 @@ async fn the_openapi_document_matches_its_snapshot_and_covers_every_api_route() 
     let mut contract = vec![
         "/api/v1/events",
         "/api/v1/events/{id}",
+        "/api/v1/events/{id}/body",
         "/api/v1/events/{id}/replay",
         "/api/v1/replay",
         "/api/v1/sources",

@@ -1,5 +1,6 @@
-//! `GET /api/v1/events` (filters, cursor pages), `GET /api/v1/events/{id}` (headers,
-//! payload, deliveries and every attempt), `POST /api/v1/events/{id}/replay` and
+//! `GET /api/v1/events` (filters, cursor pages newest first, or oldest first `after` a
+//! cursor), `GET /api/v1/events/{id}` (headers, payload, deliveries and every attempt),
+//! `GET /api/v1/events/{id}/body` (the raw body), `POST /api/v1/events/{id}/replay` and
 //! `POST /api/v1/replay` (bulk, by filter and delivery status). A replay re-queues the same
 //! deliveries: same event id, same `webhook-id`, same envelope bytes, schedule restarted.
 
@@ -8,13 +9,15 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use super::ApiError;
 use crate::config::values::parse_duration;
 use crate::destinations::rfc3339_ms;
-use crate::domain::{EventFilter, EventStatus, EventSummary, ReplaySelection, StoredEvent};
+use crate::domain::{EventFilter, EventStatus, EventSummary, PageStart, ReplaySelection, StoredEvent};
 use crate::http::AppState;
 
 const DEFAULT_LIMIT: usize = 50;
@@ -95,10 +98,28 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let filter = filter_from(&query, &state)?;
     let limit = limit(&query)?;
-    let before = cursor(&query)?;
-    let page = state.store.list_events(filter, before, limit).await?;
+    let start = match (cursor(&query, "cursor")?, cursor(&query, "after")?) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "give cursor (older, newest first) or after (newer, oldest first), not both".into(),
+            ));
+        }
+        (Some(before), None) => PageStart::Before(before),
+        (None, Some(after)) => PageStart::After(after),
+        (None, None) => PageStart::Newest,
+    };
+    let page = state.store.list_events(filter, start, limit).await?;
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|(position, e)| {
+            let mut item = summary(e);
+            item["cursor"] = Value::String(position.to_string());
+            item
+        })
+        .collect();
     Ok(Json(json!({
-        "items": page.items.iter().map(summary).collect::<Vec<_>>(),
+        "items": items,
         "next_cursor": page.next.map(|n| n.to_string()),
     })))
 }
@@ -120,13 +141,16 @@ fn positive(fields: &HashMap<String, String>, key: &str) -> Result<Option<usize>
         .transpose()
 }
 
-pub fn cursor(query: &HashMap<String, String>) -> Result<Option<i64>, ApiError> {
+/// The cursor in `query[key]`, if given.
+pub fn cursor(query: &HashMap<String, String>, key: &str) -> Result<Option<i64>, ApiError> {
     query
-        .get("cursor")
+        .get(key)
         .filter(|c| !c.is_empty())
         .map(|c| {
             c.parse::<i64>()
-                .map_err(|_| ApiError::BadRequest(format!("cursor {c:?} is not one this API gave")))
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| ApiError::BadRequest(format!("{key} {c:?} is not a cursor this API gave")))
         })
         .transpose()
 }
@@ -138,6 +162,30 @@ pub async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Resu
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no event {id:?}")))?;
     Ok(Json(detail(&stored)))
+}
+
+/// `GET /api/v1/events/{id}/body`: the body exactly as it arrived, with its content type
+/// (what `inlet listen` forwards byte for byte).
+pub async fn body(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let stored = state
+        .store
+        .event(&id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no event {id:?}")))?;
+    let event = stored.event;
+    let content_type = event
+        .content_type
+        .as_deref()
+        .and_then(|c| HeaderValue::from_str(c).ok())
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let headers = [
+        (http::header::CONTENT_TYPE, content_type),
+        (
+            http::header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+    ];
+    Ok((headers, event.body).into_response())
 }
 
 /// One event as the API and the dashboard show it.

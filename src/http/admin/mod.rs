@@ -26,6 +26,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/v1/events", get(events::list))
         .route("/api/v1/events/{id}", get(events::show))
+        .route("/api/v1/events/{id}/body", get(events::body))
         .route("/api/v1/events/{id}/replay", post(events::replay_one))
         .route("/api/v1/replay", post(events::replay_matching))
         .route("/api/v1/alerts", get(alerts::list))

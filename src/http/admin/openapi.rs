@@ -33,6 +33,10 @@ const FILTERS: &[(&str, &str)] = &[
 
 const PAGE: &[(&str, &str)] = &[
     ("cursor", "The next_cursor of the previous page."),
+    (
+        "after",
+        "Oldest first: only events that arrived after the one with this cursor (0: from the oldest).",
+    ),
     ("limit", "Items per page: default 50, at most 1000."),
 ];
 
@@ -127,7 +131,14 @@ fn rejected() -> Value {
 }
 
 fn event_list() -> Value {
-    list_of(event_summary())
+    let mut item = event_summary();
+    item["properties"]["cursor"] =
+        json!({ "type": "string", "description": "This event's place in arrival order: `after` it resumes the list." });
+    list_of(item)
+}
+
+fn raw_body() -> Value {
+    json!({ "type": "string", "format": "binary", "description": "The body exactly as received, with its Content-Type." })
 }
 
 fn stream() -> Value {
@@ -142,7 +153,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "get",
         path: "/api/v1/events",
-        summary: "Events, newest first, filtered.",
+        summary: "Events, newest first (or oldest first after a cursor), filtered.",
         query: &[],
         body: &[],
         answer: event_list,
@@ -154,6 +165,14 @@ pub const ROUTES: &[Route] = &[
         query: &[],
         body: &[],
         answer: event_detail,
+    },
+    Route {
+        method: "get",
+        path: "/api/v1/events/{id}/body",
+        summary: "The event's body byte for byte, with the Content-Type it arrived with.",
+        query: &[],
+        body: &[],
+        answer: raw_body,
     },
     Route {
         method: "post",
@@ -329,7 +348,7 @@ pub fn document() -> Value {
             "parameters": parameters(route),
             "security": [{ "bearer": [] }],
             "responses": {
-                "200": { "description": "OK", "content": { "application/json": { "schema": (route.answer)() } } },
+                "200": { "description": "OK", "content": { (if route.path.ends_with("/body") { "*/*" } else { "application/json" }): { "schema": (route.answer)() } } },
                 "400": error.clone(),
                 "401": error.clone(),
                 "404": error.clone(),

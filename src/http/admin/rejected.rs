@@ -26,7 +26,10 @@ pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let page = state.store.rejected_page(cursor(&query)?, limit(&query)?).await?;
+    let page = state
+        .store
+        .rejected_page(cursor(&query, "cursor")?, limit(&query)?)
+        .await?;
     let items: Vec<Value> = page
         .items
         .iter()

@@ -27,6 +27,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use tokio_util::sync::CancellationToken;
 
 use super::{Store, StoreError, WriteStats};
+use crate::domain::PageStart;
 use crate::domain::{
     Claim, Completion, DeliveryKey, DestinationStats, EventFilter, EventPage, Ingested, NewEvent, PollState, PollWrite,
     PollWritten, RejectedKeep, RejectedPage, RejectedRequest, ReplaySelection, StoredEvent,
@@ -276,13 +277,8 @@ impl Store for PgStore {
             .map_err(unavailable)
     }
 
-    async fn list_events(
-        &self,
-        filter: EventFilter,
-        before: Option<i64>,
-        limit: usize,
-    ) -> Result<EventPage, StoreError> {
-        reads::list_events(&self.pool, &filter, before, limit)
+    async fn list_events(&self, filter: EventFilter, start: PageStart, limit: usize) -> Result<EventPage, StoreError> {
+        reads::list_events(&self.pool, &filter, start, limit)
             .await
             .map_err(unavailable)
     }

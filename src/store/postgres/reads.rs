@@ -3,6 +3,7 @@
 
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
+use crate::domain::PageStart;
 use crate::domain::{
     AttemptRecord, DeliveryView, DestinationStats, EventFilter, EventPage, EventRecord, EventStatus, EventSummary,
     RejectedPage, RejectedRequest, StoredEvent, Via, page_of,
@@ -119,16 +120,24 @@ pub async fn event(pool: &PgPool, id: &str) -> sqlx::Result<Option<StoredEvent>>
     Ok(Some(StoredEvent { event, deliveries }))
 }
 
-pub async fn list_events(pool: &PgPool, f: &EventFilter, before: Option<i64>, limit: usize) -> sqlx::Result<EventPage> {
+pub async fn list_events(pool: &PgPool, f: &EventFilter, start: PageStart, limit: usize) -> sqlx::Result<EventPage> {
     let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
         "SELECT e.seq, e.id, e.source, e.type, e.dedupe_key, {STATUS} AS status, e.via, e.received_at, e.occurred_at
          FROM events e WHERE TRUE"
     ));
     conditions(&mut q, f);
-    if let Some(b) = before {
-        q.push(" AND e.seq < ").push_bind(b);
-    }
-    q.push(" ORDER BY e.seq DESC LIMIT ").push_bind(limit as i64 + 1);
+    let order = match start {
+        PageStart::Newest => " ORDER BY e.seq DESC LIMIT ",
+        PageStart::Before(b) => {
+            q.push(" AND e.seq < ").push_bind(b);
+            " ORDER BY e.seq DESC LIMIT "
+        }
+        PageStart::After(a) => {
+            q.push(" AND e.seq > ").push_bind(a);
+            " ORDER BY e.seq ASC LIMIT "
+        }
+    };
+    q.push(order).push_bind(limit as i64 + 1);
     let rows = q.build().fetch_all(pool).await?;
     let items: Vec<(i64, EventSummary)> = rows
         .iter()
@@ -149,10 +158,7 @@ pub async fn list_events(pool: &PgPool, f: &EventFilter, before: Option<i64>, li
         })
         .collect::<sqlx::Result<_>>()?;
     let (items, next) = page_of(items, limit);
-    Ok(EventPage {
-        items: items.into_iter().map(|(_, e)| e).collect(),
-        next,
-    })
+    Ok(EventPage { items, next })
 }
 
 pub async fn count_replay(pool: &PgPool, f: &EventFilter, state: &str, destination: Option<&str>) -> sqlx::Result<u64> {

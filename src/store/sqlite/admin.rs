@@ -4,6 +4,7 @@
 use rusqlite::types::ToSql;
 use rusqlite::{Connection, Transaction, params_from_iter};
 
+use crate::domain::PageStart;
 use crate::domain::{
     EventFilter, EventPage, EventStatus, EventSummary, RejectedPage, RejectedRequest, ReplaySelection, Via, page_of,
 };
@@ -56,18 +57,27 @@ fn conditions(f: &EventFilter, params: &mut Vec<Box<dyn ToSql>>) -> String {
     conds.join(" AND ")
 }
 
-pub fn list_events(c: &Connection, f: &EventFilter, before: Option<i64>, limit: usize) -> rusqlite::Result<EventPage> {
+pub fn list_events(c: &Connection, f: &EventFilter, start: PageStart, limit: usize) -> rusqlite::Result<EventPage> {
     let mut params: Vec<Box<dyn ToSql>> = Vec::new();
     let mut sql = format!(
         "SELECT e.seq, e.id, e.source, e.type, e.dedupe_key, {STATUS}, e.via, e.received_at, e.occurred_at
          FROM events e WHERE {}",
         conditions(f, &mut params)
     );
-    if let Some(b) = before {
-        sql.push_str(" AND e.seq < ?");
-        params.push(Box::new(b));
-    }
-    sql.push_str(" ORDER BY e.seq DESC LIMIT ?");
+    let order = match start {
+        PageStart::Newest => "DESC",
+        PageStart::Before(b) => {
+            sql.push_str(" AND e.seq < ?");
+            params.push(Box::new(b));
+            "DESC"
+        }
+        PageStart::After(a) => {
+            sql.push_str(" AND e.seq > ?");
+            params.push(Box::new(a));
+            "ASC"
+        }
+    };
+    sql.push_str(&format!(" ORDER BY e.seq {order} LIMIT ?"));
     params.push(Box::new(limit as i64 + 1));
     let mut stmt = c.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(params.iter().map(|p| p.as_ref())), |r| {
@@ -86,8 +96,7 @@ pub fn list_events(c: &Connection, f: &EventFilter, before: Option<i64>, limit: 
         ))
     })?;
     let rows: Vec<(i64, EventSummary)> = rows.collect::<rusqlite::Result<_>>()?;
-    let (rows, next) = page_of(rows, limit);
-    let items = rows.into_iter().map(|(_, e)| e).collect();
+    let (items, next) = page_of(rows, limit);
     Ok(EventPage { items, next })
 }
 

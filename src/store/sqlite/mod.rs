@@ -21,6 +21,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{Store, StoreError, WriteStats};
+use crate::domain::PageStart;
 use crate::domain::{
     Claim, Completion, DeliveryKey, DestinationStats, EventFilter, EventPage, Ingested, NewEvent, PollState, PollWrite,
     PollWritten, RejectedKeep, RejectedPage, RejectedRequest, ReplaySelection, StoredEvent,
@@ -233,13 +234,8 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_events(
-        &self,
-        filter: EventFilter,
-        before: Option<i64>,
-        limit: usize,
-    ) -> Result<EventPage, StoreError> {
-        self.read(move |c| admin::list_events(c, &filter, before, limit)).await
+    async fn list_events(&self, filter: EventFilter, start: PageStart, limit: usize) -> Result<EventPage, StoreError> {
+        self.read(move |c| admin::list_events(c, &filter, start, limit)).await
     }
 
     async fn replay(&self, selection: ReplaySelection, now: i64) -> Result<u64, StoreError> {
