@@ -77,7 +77,11 @@ impl Drop for Listen {
 
 impl Listen {
     pub fn start(admin: &str, to: &str, extra: &[&str]) -> Listen {
-        let home = tempfile::tempdir().expect("tempdir").keep();
+        Listen::start_in(&tempfile::tempdir().expect("tempdir").keep(), admin, to, extra)
+    }
+
+    /// With `home` as its `XDG_CONFIG_HOME` (where the made secret is kept).
+    pub fn start_in(home: &std::path::Path, admin: &str, to: &str, extra: &[&str]) -> Listen {
         let mut process = Command::new(env!("CARGO_BIN_EXE_inlet"))
             .args([
                 "listen",
@@ -91,7 +95,7 @@ impl Listen {
                 "/nonexistent.toml",
             ])
             .args(extra)
-            .env("XDG_CONFIG_HOME", &home)
+            .env("XDG_CONFIG_HOME", home)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -280,7 +284,7 @@ async fn envelope_format_verifies_with_the_standardwebhooks_crate_and_a_made_sec
     let listen = Listen::start(
         &gateway.admin,
         &receiver.url,
-        &["--format", "envelope", "--source", "stripe"],
+        &["--format", "envelope", "--source", "stripe", "--events", "invoice.*"],
     );
     listen.line("Forwarding events").await;
     let text = listen.text();
@@ -290,7 +294,9 @@ async fn envelope_format_verifies_with_the_standardwebhooks_crate_and_a_made_sec
         .expect("the header shows the made secret")
         .to_string();
     assert!(text.contains("new, kept in"), "{text}");
-    // Not a --source: passed over (it comes first, so it is handled before the next).
+    // Not a --source, and not an --events type: passed over (they come first, so they are
+    // handled before the next).
+    post_stripe(&gateway.ingest, "evt_env_0", 0).await;
     post(
         &gateway.ingest,
         "github",
@@ -322,12 +328,30 @@ async fn envelope_format_verifies_with_the_standardwebhooks_crate_and_a_made_sec
     assert_eq!(
         receiver.received().len(),
         1,
-        "only the stripe source: {}",
+        "only the stripe source's invoice.* events: {}",
         listen.text()
     );
-    let kept = std::fs::read_to_string(std::path::Path::new(&listen_home(&listen)).join("inlet/listen-secret"))
-        .expect("the secret is kept");
+    let home = listen_home(&listen);
+    let file = std::path::Path::new(&home).join("inlet/listen-secret");
+    let kept = std::fs::read_to_string(&file).expect("the secret is kept");
     assert_eq!(kept.trim(), secret);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).expect("metadata").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "readable by its owner only");
+    assert!(!text.contains('\x1b'), "no colours without a terminal: {text:?}");
+    drop(listen);
+    let again = Listen::start_in(
+        std::path::Path::new(&home),
+        &gateway.admin,
+        &receiver.url,
+        &["--format", "envelope"],
+    );
+    again.line("Forwarding events").await;
+    let text = again.text();
+    assert!(
+        text.contains(&secret) && text.contains("(kept in "),
+        "the next run signs with the same secret: {text}"
+    );
 }
 
 /// The XDG_CONFIG_HOME `listen` printed it keeps its secret under.
