@@ -1,4 +1,4 @@
-//! `inlet serve`, `inlet check` and `inlet init`. `check` shows every URL through
+//! `inlet serve`, `inlet check`, `inlet init` and `inlet backup`. `check` shows every URL through
 //! `domain::mask_url` and never a secret, an argument or an `env` value.
 
 use std::path::Path;
@@ -159,6 +159,40 @@ pub fn check(config: &Path) -> ExitCode {
         );
     }
     ExitCode::SUCCESS
+}
+
+/// `inlet backup FILE`: a consistent copy of the SQLite store, made while the gateway runs.
+pub fn backup(config: &Path, file: &Path) -> ExitCode {
+    let settings = match Settings::load(config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {}: {e}", config.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(url) = &settings.storage.postgres_url {
+        eprintln!(
+            "error: the store is PostgreSQL ({}): back it up with its own tools (pg_dump, or a base backup)",
+            mask_url(url.expose())
+        );
+        return ExitCode::FAILURE;
+    }
+    let db = &settings.storage.sqlite_path;
+    match crate::store::sqlite::backup::copy(db, file) {
+        Ok(size) => {
+            println!(
+                "backed up {} to {} ({:.1} MiB)",
+                db.display(),
+                file.display(),
+                size as f64 / f64::from(1 << 20)
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 pub fn init(config: &Path) -> ExitCode {

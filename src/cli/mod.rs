@@ -1,4 +1,4 @@
-//! The command line: `serve`, `check`, `init`, the offline signature tools `verify`,
+//! The command line: `serve`, `check`, `init`, `backup`, the offline signature tools `verify`,
 //! `sign` and `send`, the provider commands `providers` and `trigger`, and the admin-client
 //! commands (`sources`, `destinations`, `alerts`, `rejected`, `events`, `replay`, `tail`,
 //! `listen`). Parsing lives here;
@@ -40,6 +40,11 @@ pub enum Command {
     Check,
     /// Write a commented starter config (refuses to overwrite).
     Init,
+    /// Copy the SQLite store to FILE, consistently, while the gateway runs.
+    Backup {
+        /// Where to write the copy (must not exist).
+        file: PathBuf,
+    },
     /// Verify one request offline, exactly as a source would.
     Verify(VerifyArgs),
     /// Print the headers a provider would send for a body.
@@ -386,6 +391,7 @@ pub fn main() -> ExitCode {
         Command::Serve => gateway::serve(&cli.config),
         Command::Check => gateway::check(&cli.config),
         Command::Init => gateway::init(&cli.config),
+        Command::Backup { file } => gateway::backup(&cli.config, &file),
         Command::Verify(args) => tools::verify(&cli.config, args),
         Command::Sign(args) => tools::sign(args),
         Command::Send(args) => tools::send(args),

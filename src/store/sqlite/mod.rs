@@ -2,6 +2,7 @@
 //! read-only connections used through `spawn_blocking`, and embedded migrations (`schema`).
 
 mod admin;
+pub mod backup;
 mod checkpoint;
 mod operating;
 mod poll;
