@@ -29,7 +29,7 @@ use crate::domain::{EventRecord, Hydrated, Outcome};
 
 pub use envelope::{envelope_bytes, rfc3339_ms};
 pub use http::Format;
-pub use settings::{CircuitSettings, DestinationSettings, parse};
+pub use settings::{COMMON_KEYS, CircuitSettings, DestinationSettings, parse};
 
 /// One attempt's result: the outcome and, where there was a response, its first KiB.
 #[derive(Clone, Debug)]

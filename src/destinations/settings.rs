@@ -48,7 +48,8 @@ struct Common {
     circuit: Option<RawCircuit>,
 }
 
-const COMMON_KEYS: [&str; 6] = ["kind", "timeout", "concurrency", "rate_limit", "retry", "circuit"];
+/// The keys every kind shares (the docs test reads them: no serde list names them).
+pub const COMMON_KEYS: [&str; 6] = ["kind", "timeout", "concurrency", "rate_limit", "retry", "circuit"];
 
 const DEFAULT_RETRY: [u64; 12] = [0, 5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 57600, 86400];
 

@@ -90,4 +90,17 @@ fn no_file_a_user_reads_points_outside_the_repository() {
             "{file} points outside the repository"
         );
     }
+    let starter = std::fs::read_to_string(format!("{root}/src/cli/starter.toml")).expect("starter");
+    assert!(
+        starter.contains("docs/configuration.md"),
+        "inlet init's file points to the reference"
+    );
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).expect("README");
+    for page in ["configuration", "cli", "http", "guarantees", "operations"] {
+        assert!(
+            readme.contains(&format!("(docs/{page}.md)")),
+            "README links docs/{page}.md"
+        );
+        assert!(std::path::Path::new(&format!("{root}/docs/{page}.md")).exists());
+    }
 }

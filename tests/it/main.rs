@@ -36,6 +36,7 @@ mod backup;
 mod browsers;
 mod cli;
 mod cli_admin;
+mod config_docs;
 mod conformance;
 mod crash;
 mod dashboard;
