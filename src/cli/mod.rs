@@ -82,7 +82,7 @@ pub struct ProvidersArgs {
     /// Print JSON instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
-    /// Print the Markdown table README.md carries.
+    /// Print the Markdown table docs/sources.md carries.
     #[arg(long)]
     pub markdown: bool,
 }

@@ -1,5 +1,5 @@
 //! The providers as people read them: one line saying what each verifies, and the
-//! Markdown table README.md carries (a test fails when README's copy is stale; `inlet
+//! Markdown table docs/sources.md carries (a test fails when that copy is stale; `inlet
 //! providers --markdown` prints a fresh one).
 
 use super::{Locator, Provider, registry};
@@ -103,18 +103,18 @@ pub fn markdown() -> String {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_readme_provider_table_is_the_one_the_provider_files_make() {
-        let readme = include_str!("../../README.md");
+    fn the_docs_provider_table_is_the_one_the_provider_files_make() {
+        let readme = include_str!("../../docs/sources.md");
         let start = readme
             .find("<!-- providers:start -->\n")
-            .expect("README has the start marker")
+            .expect("docs/sources.md has the start marker")
             + 25;
         let end = readme
             .find("<!-- providers:end -->")
-            .expect("README has the end marker");
+            .expect("docs/sources.md has the end marker");
         assert!(
             readme[start..end] == super::markdown(),
-            "README.md's provider table is stale: replace it with the output of `inlet providers --markdown`"
+            "docs/sources.md's provider table is stale: replace it with the output of `inlet providers --markdown`"
         );
     }
 }

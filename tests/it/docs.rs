@@ -96,7 +96,17 @@ fn no_file_a_user_reads_points_outside_the_repository() {
         "inlet init's file points to the reference"
     );
     let readme = std::fs::read_to_string(format!("{root}/README.md")).expect("README");
-    for page in ["configuration", "cli", "http", "guarantees", "operations"] {
+    for page in [
+        "sources",
+        "delivery",
+        "configuration",
+        "cli",
+        "http",
+        "guarantees",
+        "operations",
+        "local-development",
+        "development",
+    ] {
         assert!(
             readme.contains(&format!("(docs/{page}.md)")),
             "README links docs/{page}.md"
