@@ -157,3 +157,17 @@ fn the_config_docs_check_fails_on_a_key_the_docs_lack_and_on_one_the_code_refuse
         .insert("zz_gone".into());
     assert_eq!(gaps(&self::code(), &docs).1, ["`kind = \"redis\"`: zz_gone"]);
 }
+
+#[test]
+fn every_example_in_docs_configuration_md_is_valid_toml() {
+    let text = configuration_md();
+    let mut examples = 0;
+    for block in text.split("```toml\n").skip(1) {
+        let body = block.split("```").next().expect("a closed block");
+        if let Err(e) = toml::from_str::<toml::Table>(body) {
+            panic!("an example is not TOML: {e}\n{body}");
+        }
+        examples += 1;
+    }
+    assert!(examples >= 23, "an example per table: {examples}");
+}
