@@ -32,7 +32,7 @@ pub async fn receive(State(state): State<AppState>, Path(source): Path<String>, 
     // Given by the caller (a proxy) or made here; echoed in every answer and in log lines.
     let request_id = parts_request_id(request.headers());
     // A valid `traceparent` makes the provider's span this one's parent.
-    let span = Span::start(Name::Ingest, SpanContext::from_headers(request.headers()));
+    let span = Span::start(Name::Ingest, || SpanContext::from_headers(request.headers()));
     span.set("inlet.source", source.as_str());
     let mut response = handle(state, source, request, &request_id, &span).await;
     if let Ok(v) = HeaderValue::from_str(&request_id) {

@@ -175,3 +175,44 @@ to = ["app"]
     assert!(has(&delivery, "inlet.attempt", "1"), "{delivery:?}");
     drop(child);
 }
+
+#[tokio::test]
+async fn an_unreachable_collector_is_one_clear_warning_that_shows_neither_its_password_nor_its_headers() {
+    crate::support::init();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[telemetry]\notlp = \"http://collector:hunter2@127.0.0.1:9\"\n\n[sources.shop]\nscheme = \"standard\"\nsecrets = [\"{SECRET}\"]\n"
+        ),
+    );
+    let child = Child::serve(
+        &config,
+        &[
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "x-honeycomb-team=sekret-api-key"),
+        ],
+    );
+    let resp = standard_post(
+        &reqwest::Client::new(),
+        &child.ingest,
+        "shop",
+        SECRET,
+        br#"{"n":1}"#,
+        "msg_dead_collector",
+    )
+    .send()
+    .await
+    .expect("answered");
+    assert_eq!(resp.status().as_u16(), 200, "a dead collector costs ingest nothing");
+    eventually("the exporter's warning", Duration::from_secs(20), async || {
+        child
+            .logs()
+            .contains("traces: the collector is unreachable")
+            .then_some(())
+    })
+    .await;
+    let logs = child.logs();
+    assert!(logs.contains("collector:***@"), "the endpoint is named, masked: {logs}");
+    assert!(!logs.contains("hunter2") && !logs.contains("sekret-api-key"), "{logs}");
+}

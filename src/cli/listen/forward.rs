@@ -62,7 +62,7 @@ impl Forwarder {
             Ok(got) => got,
             // Gone between the list and now (retention): nothing to forward.
             Err(Failure::Answered(404, _)) => {
-                screen.event(summary, &Try::Unsigned("no longer stored".into()));
+                screen.event(summary, &Try::NotSent("no longer stored".into()));
                 return Ok(());
             }
             Err(e) => return Err(e),
@@ -95,7 +95,7 @@ impl Forwarder {
                     }),
                 },
                 Err(e) => {
-                    screen.event(summary, &Try::Unsigned(e));
+                    screen.event(summary, &Try::NotSent(e));
                     return Ok(());
                 }
             };

@@ -20,8 +20,8 @@ pub enum Try {
         attempt: u32,
         of: u32,
     },
-    /// The request could not be signed (the secret does not suit the scheme).
-    Unsigned(String),
+    /// Nothing was sent: the secret does not suit the scheme, or the event is gone.
+    NotSent(String),
 }
 
 /// What the header says.
@@ -126,7 +126,7 @@ impl Screen {
 
     pub fn event(&self, summary: &Value, tried: &Try) {
         let tail = match tried {
-            Try::Unsigned(why) => self.paint(RED, &format!("not sent: {why}")),
+            Try::NotSent(why) => self.paint(RED, &format!("not sent: {why}")),
             Try::Answered {
                 outcome,
                 took,

@@ -129,7 +129,7 @@ impl Poller {
     /// stored before the error comes back; the cursor is not touched.
     pub async fn run_once(&self, state: &PollState) -> Result<RunSummary, PollError> {
         let mut pending = PollCounts::default();
-        let span = Span::start(Name::PollRun, None);
+        let span = Span::start(Name::PollRun, || None);
         span.set("inlet.source", self.source.name.as_str());
         match self.pages(state, &mut pending, &span).await {
             Ok(summary) => Ok(summary),

@@ -112,12 +112,14 @@ impl Span {
         Span(None)
     }
 
-    /// A new span, the child of `parent` when given, else the root of a new trace; records
-    /// nothing when no exporter runs.
-    pub fn start(name: Name, parent: Option<SpanContext>) -> Span {
+    /// A new span, the child of the context `parent` gives (asked only when an exporter
+    /// runs, so reading a header or a stored `traceparent` costs nothing otherwise), else
+    /// the root of a new trace; records nothing when no exporter runs.
+    pub fn start(name: Name, parent: impl FnOnce() -> Option<SpanContext>) -> Span {
         if !export::running() {
             return Span(None);
         }
+        let parent = parent();
         let context = SpanContext {
             trace_id: parent.map_or_else(|| nonzero(rand::random::<u128>), |p| p.trace_id),
             span_id: nonzero(rand::random::<u64>),
@@ -134,7 +136,7 @@ impl Span {
     /// A child of this span (recording nothing when this one does not).
     pub fn child(&self, name: Name) -> Span {
         match self.context() {
-            Some(context) => Span::start(name, Some(context)),
+            Some(context) => Span::start(name, || Some(context)),
             None => Span(None),
         }
     }

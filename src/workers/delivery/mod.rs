@@ -240,13 +240,12 @@ impl DeliveryWorker {
     async fn attempt(self: Arc<Self>, claim: Claim, probe: bool) -> Completion {
         self.running.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // The event's stored trace (its webhook's, or its poll page's) is this span's parent.
-        let parent = claim.event.traceparent.as_deref().and_then(SpanContext::parse);
-        let span = Span::start(Name::Delivery, parent);
-        if span.context().is_some() {
-            span.set("inlet.destination", self.settings.name.as_str());
-            span.set("inlet.event_id", claim.event.id.as_str());
-            span.set("inlet.attempt", i64::from(claim.steps_used) + 1);
-        }
+        let span = Span::start(Name::Delivery, || {
+            claim.event.traceparent.as_deref().and_then(SpanContext::parse)
+        });
+        span.set("inlet.destination", self.settings.name.as_str());
+        span.set("inlet.event_id", claim.event.id.as_str());
+        span.set("inlet.attempt", i64::from(claim.steps_used) + 1);
         let completion = self.clone().attempt_inner(claim, probe, &span).await;
         self.running.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         completion

@@ -109,45 +109,26 @@ async fn listen_started_again_with_since_forwards_the_window_again() {
     assert_eq!(got[3].body[..], numbered("evt_w1", 1)[..]);
 }
 
+/// `inlet listen` against `admin` with `token` and `extra`, run to its end.
+fn listen_once(admin: &str, token: &str, extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_inlet"))
+        .args(["listen", "--forward-to", "http://127.0.0.1:9/", "--admin-url", admin])
+        .args(["--token", token, "--secret", LISTEN_SECRET, "-c", "/nonexistent.toml"])
+        .args(extra)
+        .output()
+        .expect("runs")
+}
+
 #[tokio::test]
 async fn a_wrong_token_stops_listen_with_exit_1_and_says_so() {
     crate::support::init();
     let dir = tempfile::tempdir().expect("tempdir");
     let gateway = Child::serve(&gateway_config(dir.path(), "127.0.0.1:0"), &[]);
-    let out = Command::new(env!("CARGO_BIN_EXE_inlet"))
-        .args([
-            "listen",
-            "--forward-to",
-            "http://127.0.0.1:9/",
-            "--admin-url",
-            &gateway.admin,
-        ])
-        .args(["--token", "wrong", "--secret", LISTEN_SECRET, "-c", "/nonexistent.toml"])
-        .output()
-        .expect("runs");
+    let out = listen_once(&gateway.admin, "wrong", &[]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("refused the token"), "{stderr}");
-    let out = Command::new(env!("CARGO_BIN_EXE_inlet"))
-        .args([
-            "listen",
-            "--forward-to",
-            "http://127.0.0.1:9/",
-            "--admin-url",
-            &gateway.admin,
-        ])
-        .args([
-            "--token",
-            TOKEN,
-            "--secret",
-            LISTEN_SECRET,
-            "--source",
-            "strpe",
-            "-c",
-            "/nonexistent.toml",
-        ])
-        .output()
-        .expect("runs");
+    let out = listen_once(&gateway.admin, TOKEN, &["--source", "strpe"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
