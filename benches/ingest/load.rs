@@ -51,8 +51,9 @@ pub async fn load(spec: Load<'_>) -> Report {
             .paced
             .map(|rate| Duration::from_secs_f64(spec.concurrency as f64 / f64::from(rate)));
         let cap = spec.max_requests.unwrap_or(u64::MAX);
+        let concurrency = spec.concurrency;
         tasks.push(tokio::spawn(async move {
-            worker_loop(&addr, &source, worker, interval, cap, sent, stop).await
+            worker_loop(&addr, &source, (worker, concurrency), interval, cap, sent, stop).await
         }));
     }
     let deadline = tokio::time::sleep(spec.duration);
@@ -92,7 +93,7 @@ pub async fn load(spec: Load<'_>) -> Report {
 async fn worker_loop(
     addr: &str,
     source: &str,
-    worker: usize,
+    (worker, concurrency): (usize, usize),
     interval: Option<Duration>,
     cap: u64,
     sent: Arc<AtomicU64>,
@@ -107,7 +108,9 @@ async fn worker_loop(
     let secret = Secret::new(SECRET);
     let run = run_id();
     let (mut latencies, mut errors) = (Vec::new(), 0u64);
-    let mut next = Instant::now();
+    // Paced workers start spread over one interval, so the total rate is even rather than
+    // every connection sending at the same instant.
+    let mut next = Instant::now() + interval.map_or(Duration::ZERO, |step| step * worker as u32 / concurrency as u32);
     for i in 0u64.. {
         if stop.is_cancelled() || sent.fetch_add(1, Ordering::Relaxed) >= cap {
             break;

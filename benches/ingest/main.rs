@@ -5,7 +5,8 @@
 //! and reports requests/s, ack latency p50/p99 and RSS. In the same run it drives the same
 //! load at a bare handler (the same hyper serve loop answering 200 without verifying or
 //! storing): the ceiling, in turns with the ingest runs. Before those it paces 2,000
-//! requests/s to read ack p99 at that rate on a gateway in steady state. Each run also
+//! requests/s (the connections' sends spread evenly) to read ack p99 at that rate on a gateway
+//! in steady state, and the same pace at the bare handler for reference. Each run also
 //! reports the CPU time the server and the load generator spent per request.
 //!
 //! End to end (`e2e`): events/s from signed webhook to a local receiver that verifies
@@ -102,6 +103,8 @@ fn ingest(rt: &tokio::runtime::Runtime) {
     let idle_rss = rss_kib(gw.id(), "VmRSS");
     // The paced run first, on a gateway in steady state.
     let (paced, _) = run(&addr, "stripe", 64, Some(2000), gw.id());
+    // The same pace at the bare handler: what the loopback and the load generator alone add.
+    let (paced_bare, _) = run(&bare_addr, "bare", 64, Some(2000), bare.id());
     // Then ceiling and ingest in turns, so both see the same moment of this shared VM
     // (its speed drifts by ±15 % over minutes); a pause before each ingest run lets the
     // previous run's WAL checkpoints finish.
@@ -157,6 +160,10 @@ fn ingest(rt: &tokio::runtime::Runtime) {
     println!(
         "paced at 2,000/s (64 connections): {:.0} req/s, ack p50 {:.2} ms, p99 {:.2} ms, {} errors",
         paced.rate, paced.p50, paced.p99, paced.errors
+    );
+    println!(
+        "the bare handler at the same pace: ack p50 {:.2} ms, p99 {:.2} ms",
+        paced_bare.p50, paced_bare.p99
     );
     println!(
         "\ngateway RSS: idle {:.1} MB, peak {:.1} MB",
