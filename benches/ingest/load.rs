@@ -47,13 +47,15 @@ pub async fn load(spec: Load<'_>) -> Report {
             stop.clone(),
             sent.clone(),
         );
-        let interval = spec
-            .paced
-            .map(|rate| Duration::from_secs_f64(spec.concurrency as f64 / f64::from(rate)));
+        // Paced: each connection sends once per interval, its first send offset by its share
+        // of one interval, so the total rate is even rather than every connection at once.
+        let pace = spec.paced.map(|rate| {
+            let step = Duration::from_secs_f64(spec.concurrency as f64 / f64::from(rate));
+            (step.mul_f64(worker as f64 / spec.concurrency as f64), step)
+        });
         let cap = spec.max_requests.unwrap_or(u64::MAX);
-        let concurrency = spec.concurrency;
         tasks.push(tokio::spawn(async move {
-            worker_loop(&addr, &source, (worker, concurrency), interval, cap, sent, stop).await
+            worker_loop(&addr, &source, worker, pace, cap, sent, stop).await
         }));
     }
     let deadline = tokio::time::sleep(spec.duration);
@@ -93,8 +95,8 @@ pub async fn load(spec: Load<'_>) -> Report {
 async fn worker_loop(
     addr: &str,
     source: &str,
-    (worker, concurrency): (usize, usize),
-    interval: Option<Duration>,
+    worker: usize,
+    pace: Option<(Duration, Duration)>,
     cap: u64,
     sent: Arc<AtomicU64>,
     stop: CancellationToken,
@@ -108,14 +110,12 @@ async fn worker_loop(
     let secret = Secret::new(SECRET);
     let run = run_id();
     let (mut latencies, mut errors) = (Vec::new(), 0u64);
-    // Paced workers start spread over one interval, so the total rate is even rather than
-    // every connection sending at the same instant.
-    let mut next = Instant::now() + interval.map_or(Duration::ZERO, |step| step * worker as u32 / concurrency as u32);
+    let mut next = Instant::now() + pace.map_or(Duration::ZERO, |(offset, _)| offset);
     for i in 0u64.. {
         if stop.is_cancelled() || sent.fetch_add(1, Ordering::Relaxed) >= cap {
             break;
         }
-        if let Some(step) = interval {
+        if let Some((_, step)) = pace {
             next += step;
             tokio::time::sleep_until(next.into()).await;
         }
