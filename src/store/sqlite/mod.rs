@@ -4,6 +4,7 @@
 mod admin;
 pub mod backup;
 mod checkpoint;
+mod gather;
 mod operating;
 mod poll;
 mod queue;
@@ -75,6 +76,7 @@ impl SqliteStore {
             readers.push(Mutex::new(r));
         }
         let (tx, rx) = mpsc::channel(QUEUE);
+        let wake = tx.downgrade();
         let counters = Arc::new(Counters::default());
         let c = counters.clone();
         // The WAL file the flush thread syncs: opened after the migrations wrote to it.
@@ -92,7 +94,7 @@ impl SqliteStore {
             .map_err(|e| open_err(&e))?;
         let handle = std::thread::Builder::new()
             .name("inlet-sqlite-writer".into())
-            .spawn(move || writer::run(conn, rx, c, wal, keep))
+            .spawn(move || writer::run(conn, rx, wake, c, wal, keep))
             .map_err(|e| open_err(&e))?;
         let checkpoint_conn = Connection::open(path).map_err(|e| open_err(&e))?;
         checkpoint_conn

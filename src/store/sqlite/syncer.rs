@@ -1,7 +1,7 @@
 //! The second half of a group commit: flush the WAL, then answer. The writer commits a
 //! batch with `synchronous=NORMAL` (its frames are in the WAL file, not yet on the disk
-//! surface) and hands the batch here, free to build the next one while this thread runs
-//! `fdatasync` on the WAL. Every caller of a batch that stored events (or asked for a
+//! surface) and hands the batch here, gathering the next one while this thread runs
+//! `fdatasync` on the WAL (it commits again when this thread has answered: `gather`). Every caller of a batch that stored events (or asked for a
 //! flush) is answered only after a flush that covers it; batches are answered in commit
 //! order, so nothing that reads through the writer (a claim) learns of an event before
 //! that event is on disk. One flush covers every batch committed before it.
@@ -26,9 +26,9 @@ pub struct Committed {
     pub needs_flush: bool,
 }
 
-/// Flushes with `flush` (the WAL's `fdatasync`; a test's stand-in) and answers, until the
-/// writer drops its sender.
-pub fn run(mut flush: impl FnMut() -> std::io::Result<()>, rx: Receiver<Committed>) {
+/// Flushes with `flush` (the WAL's `fdatasync`; a test's stand-in) and answers, telling
+/// `answered` how many batches it answered each time, until the writer drops its sender.
+pub fn run(mut flush: impl FnMut() -> std::io::Result<()>, rx: Receiver<Committed>, mut answered: impl FnMut(usize)) {
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while let Ok(more) = rx.try_recv() {
@@ -61,9 +61,11 @@ pub fn run(mut flush: impl FnMut() -> std::io::Result<()>, rx: Receiver<Committe
                 }
             }
         }
+        let n = group.len();
         for c in group {
             answer(c);
         }
+        answered(n);
     }
 }
 
@@ -85,7 +87,7 @@ pub fn answer(c: Committed) {
             Op::Ping(reply) => {
                 let _ = reply.send(c.committed.clone());
             }
-            Op::Reject(_) | Op::Shutdown => {}
+            Op::Reject(_) | Op::Shutdown | Op::Flushed => {}
         }
     }
 }
@@ -145,6 +147,7 @@ mod tests {
                 Ok(())
             },
             rx,
+            |_| {},
         );
         assert_eq!(flushes.get(), 1);
         let got = answer.try_recv().expect("answered after the flush");
@@ -159,7 +162,7 @@ mod tests {
         tx.send(first).expect("sends");
         tx.send(second).expect("sends");
         drop(tx);
-        run(|| Err(std::io::Error::other("disk gone")), rx);
+        run(|| Err(std::io::Error::other("disk gone")), rx, |_| {});
         for answer in [a1.try_recv(), a2.try_recv()] {
             match answer.expect("answered") {
                 Err(StoreError::Unavailable(why)) => assert!(why.contains("flush failed"), "{why}"),
@@ -180,7 +183,7 @@ mod tests {
         })
         .expect("sends");
         drop(tx);
-        run(|| panic!("no flush for bookkeeping alone"), rx);
+        run(|| panic!("no flush for bookkeeping alone"), rx, |_| {});
         assert!(matches!(answer.try_recv(), Ok(Ok(()))));
     }
 }

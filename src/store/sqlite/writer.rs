@@ -2,8 +2,11 @@
 //! the first queued operation, then whatever else has arrived (up to [`MAX_BATCH`]), runs
 //! them all in one `BEGIN IMMEDIATE` transaction (`synchronous=NORMAL`: the frames reach
 //! the WAL file, no flush), and hands the batch to the flush thread (`syncer`), which
-//! `fdatasync`s the WAL and only then answers. The writer builds the next batch while the
-//! disk flushes the last one. No `database is locked`, by construction.
+//! `fdatasync`s the WAL and only then answers. While the disk flushes one batch, the next
+//! one gathers: the writer commits again only when the flush thread is free (or the batch is
+//! full), so each flush carries one commit of everything that arrived meanwhile instead of
+//! several small ones that would ride the same flush anyway. No `database is locked`, by
+//! construction.
 //!
 //! A batch without an ingest (only delivery bookkeeping: claims, attempts, releases,
 //! pruning, rejected records) needs no flush of its own; its answers still wait behind any
@@ -16,6 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
+use super::gather::{FlushGate, gather};
 use super::syncer::Committed;
 use crate::domain::{Ingested, NewEvent, RejectedKeep, RejectedRequest};
 use crate::store::StoreError;
@@ -96,6 +100,9 @@ pub enum Op {
     Ping(oneshot::Sender<Result<(), StoreError>>),
     /// Finish what is queued before this, then exit.
     Shutdown,
+    /// From the flush thread: it answered every batch handed to it (nothing to do but
+    /// commit what gathered meanwhile).
+    Flushed,
 }
 
 /// A write that runs inside the writer's transaction and answers after the commit.
@@ -168,11 +175,14 @@ pub struct Counters {
 pub fn run(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Op>,
+    wake: mpsc::WeakSender<Op>,
     counters: Arc<Counters>,
     wal: std::fs::File,
     keep: RejectedKeep,
 ) {
     let (to_syncer, committed_rx) = std::sync::mpsc::channel::<Committed>();
+    let gate = Arc::new(FlushGate::new(wake));
+    let answered = gate.clone();
     let flushed = counters.clone();
     let flush = move || {
         let result = wal.sync_data();
@@ -181,7 +191,7 @@ pub fn run(
     };
     let syncer = std::thread::Builder::new()
         .name("inlet-sqlite-sync".into())
-        .spawn(move || super::syncer::run(flush, committed_rx));
+        .spawn(move || super::syncer::run(flush, committed_rx, |n| answered.answered(n)));
     let syncer = match syncer {
         Ok(h) => Some(h),
         Err(e) => {
@@ -196,13 +206,13 @@ pub fn run(
             RejectedTally { limit: keep, total: 0 }
         }
     };
-    loop {
-        let Some(first) = rx.blocking_recv() else {
-            break;
-        };
+    let mut open = true;
+    while open {
         let mut batch: Vec<Op> = Vec::with_capacity(64);
-        batch.push(first);
-        drain(&mut rx, &mut batch);
+        open = gather(&mut rx, &mut batch, &gate);
+        if batch.is_empty() {
+            continue;
+        }
         let stop = batch.iter().any(|op| matches!(op, Op::Shutdown));
         let writes = batch
             .iter()
@@ -210,7 +220,7 @@ pub fn run(
         let needs_flush = batch.iter().any(|op| match op {
             Op::Ingest(..) | Op::Ping(_) => true,
             Op::Task(t) => t.durable(),
-            Op::Reject(_) | Op::Shutdown => false,
+            Op::Reject(_) | Op::Shutdown | Op::Flushed => false,
         });
         let started = std::time::Instant::now();
         let results = if syncer.is_none() {
@@ -249,6 +259,7 @@ pub fn run(
                 (Vec::new(), Err(StoreError::Unavailable(e.to_string())))
             }
         };
+        gate.handed();
         let done = Committed {
             ops: batch,
             answers,
@@ -260,6 +271,7 @@ pub fn run(
             let mut c = unsent.0;
             c.committed = Err(StoreError::Unavailable("the WAL flush thread stopped".into()));
             super::syncer::answer(c);
+            gate.answered(1);
         }
         if stop {
             // Anything queued after the shutdown marker is answered by dropping its reply
@@ -271,15 +283,6 @@ pub fn run(
     drop(to_syncer);
     if let Some(h) = syncer {
         let _ = h.join();
-    }
-}
-
-fn drain(rx: &mut mpsc::Receiver<Op>, batch: &mut Vec<Op>) {
-    while batch.len() < MAX_BATCH {
-        match rx.try_recv() {
-            Ok(op) => batch.push(op),
-            Err(_) => break,
-        }
     }
 }
 
@@ -296,7 +299,7 @@ fn commit(
             Op::Ingest(event, _) => answers.push(Ok(insert_event(&tx, event)?)),
             Op::Reject(r) => rejected.insert(&tx, r)?,
             Op::Task(task) => task.apply(&tx),
-            Op::Ping(_) | Op::Shutdown => {}
+            Op::Ping(_) | Op::Shutdown | Op::Flushed => {}
         }
     }
     tx.commit()?;
