@@ -2,74 +2,85 @@
 //! and, while the flush thread still holds an earlier batch, whatever arrives until it is
 //! free. Operations that arrive during a flush wait for the next flush in any case; taking
 //! them into one commit instead of several costs them nothing and saves the commits (each
-//! one writes the file header page and the B-trees' upper pages again). Owns the count of
-//! batches the flush thread holds; not the commit or the flush themselves.
+//! one writes the file header page and the B-trees' upper pages again). While it waits,
+//! the writer sleeps on the gate, not on the queue, so the senders do not wake it one
+//! operation at a time. Owns the count of batches the flush thread holds; not the commit
+//! or the flush themselves.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
 
-use tokio::sync::mpsc::{self, WeakSender};
+use tokio::sync::mpsc;
 
 use super::writer::{MAX_BATCH, Op};
 
-/// How many batches the flush thread holds (handed over, not yet answered), so the writer
-/// gathers while it is busy, and the writer's wake-up when it is free again.
+/// How many batches the flush thread holds (handed over, not yet answered), and the
+/// writer's wake-up when it holds none.
+#[derive(Default)]
 pub struct FlushGate {
-    held: AtomicUsize,
-    wake: WeakSender<Op>,
+    held: Mutex<usize>,
+    free: Condvar,
 }
 
 impl FlushGate {
-    pub fn new(wake: WeakSender<Op>) -> Self {
-        FlushGate {
-            held: AtomicUsize::new(0),
-            wake,
-        }
-    }
-
-    pub fn busy(&self) -> bool {
-        self.held.load(Ordering::Acquire) > 0
-    }
-
     /// The writer handed a batch over.
     pub fn handed(&self) {
-        self.held.fetch_add(1, Ordering::AcqRel);
+        *self.held.lock().unwrap_or_else(PoisonError::into_inner) += 1;
     }
 
-    /// The flush thread answered `n` batches; when it holds none, the writer (perhaps
-    /// waiting with a gathered batch) is woken. A full queue needs no wake-up: the writer
-    /// is about to take from it and looks again.
+    /// The flush thread answered `n` batches; when it holds none, a waiting writer wakes.
     pub fn answered(&self, n: usize) {
-        if self.held.fetch_sub(n, Ordering::AcqRel) == n
-            && let Some(tx) = self.wake.upgrade()
-        {
-            let _ = tx.try_send(Op::Flushed);
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        *held = held.saturating_sub(n);
+        if *held == 0 {
+            self.free.notify_one();
         }
+    }
+
+    #[cfg(test)]
+    pub fn busy(&self) -> bool {
+        *self.held.lock().unwrap_or_else(PoisonError::into_inner) > 0
+    }
+
+    /// Returns once the flush thread holds no batch.
+    fn wait_free(&self) {
+        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        let _free = self
+            .free
+            .wait_while(held, |held| *held > 0)
+            .unwrap_or_else(PoisonError::into_inner);
     }
 }
 
-/// Fills `batch`: blocks for a first operation, takes whatever else is queued, and while
-/// the flush thread still holds an earlier batch, keeps taking operations as they come
-/// until it is free, the batch is full or a shutdown is in it. False once every sender is
-/// gone (what was gathered is still to be committed).
+/// Fills `batch`: blocks for a first operation, takes whatever else is queued, and when
+/// the flush thread still holds an earlier batch, waits for it to be free and takes what
+/// queued meanwhile (up to [`MAX_BATCH`]; a shutdown ends the batch). False once every
+/// sender is gone (what was gathered is still to be committed).
 pub fn gather(rx: &mut mpsc::Receiver<Op>, batch: &mut Vec<Op>, gate: &FlushGate) -> bool {
-    loop {
-        if batch.len() >= MAX_BATCH || !(batch.is_empty() || gate.busy()) {
-            return true;
-        }
-        let Some(op) = rx.blocking_recv() else {
-            return false;
-        };
-        let mut taken = take(op, batch);
-        while taken == Taken::Operation && batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(op) => taken = take(op, batch),
-                Err(_) => break,
+    let Some(first) = rx.blocking_recv() else {
+        return false;
+    };
+    if take(first, batch) == Taken::Shutdown || !drain(rx, batch) {
+        return true;
+    }
+    gate.wait_free();
+    drain(rx, batch);
+    true
+}
+
+/// Takes what is queued, up to [`MAX_BATCH`]; false when the batch is full or ends in a
+/// shutdown.
+fn drain(rx: &mut mpsc::Receiver<Op>, batch: &mut Vec<Op>) -> bool {
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(op) => {
+                if take(op, batch) == Taken::Shutdown {
+                    return false;
+                }
             }
-        }
-        if taken == Taken::Shutdown {
-            return true;
+            Err(_) => return true,
         }
     }
+    false
 }
 
 #[derive(PartialEq)]
@@ -77,13 +88,10 @@ enum Taken {
     Operation,
     /// The last operation before the writer exits: nothing after it joins the batch.
     Shutdown,
-    /// The flush thread's wake-up (not an operation): time to look at it again.
-    Wake,
 }
 
 fn take(op: Op, batch: &mut Vec<Op>) -> Taken {
     let taken = match op {
-        Op::Flushed => return Taken::Wake,
         Op::Shutdown => Taken::Shutdown,
         Op::Ingest(..) | Op::Reject(_) | Op::Task(_) | Op::Ping(_) => Taken::Operation,
     };
@@ -121,7 +129,7 @@ mod tests {
     #[test]
     fn a_batch_goes_at_once_when_the_flush_thread_is_free() {
         let (tx, rx) = mpsc::channel(16);
-        let gate = Arc::new(FlushGate::new(tx.downgrade()));
+        let gate = Arc::new(FlushGate::default());
         for _ in 0..3 {
             tx.try_send(ping()).expect("queued");
         }
@@ -131,7 +139,7 @@ mod tests {
     #[test]
     fn operations_that_arrive_during_a_flush_join_the_batch_until_the_flush_thread_is_free() {
         let (tx, rx) = mpsc::channel(16);
-        let gate = Arc::new(FlushGate::new(tx.downgrade()));
+        let gate = Arc::new(FlushGate::default());
         gate.handed();
         tx.try_send(ping()).expect("queued");
         let flusher = {
@@ -141,8 +149,6 @@ mod tests {
                     tx.try_send(ping()).expect("queued");
                 }
                 gate.answered(1);
-                // Sent after the wake-up: the next batch's.
-                tx.try_send(ping()).expect("queued");
             })
         };
         assert_eq!(gathered(rx, gate.clone()), (5, true));
@@ -153,7 +159,7 @@ mod tests {
     #[test]
     fn a_shutdown_ends_the_batch_even_while_the_flush_thread_is_busy() {
         let (tx, rx) = mpsc::channel(16);
-        let gate = Arc::new(FlushGate::new(tx.downgrade()));
+        let gate = Arc::new(FlushGate::default());
         gate.handed();
         tx.try_send(ping()).expect("queued");
         tx.try_send(Op::Shutdown).expect("queued");
@@ -168,7 +174,7 @@ mod tests {
     #[test]
     fn a_full_batch_goes_even_while_the_flush_thread_is_busy() {
         let (tx, rx) = mpsc::channel(MAX_BATCH + 8);
-        let gate = Arc::new(FlushGate::new(tx.downgrade()));
+        let gate = Arc::new(FlushGate::default());
         gate.handed();
         for _ in 0..MAX_BATCH + 8 {
             tx.try_send(ping()).expect("queued");
@@ -177,12 +183,10 @@ mod tests {
     }
 
     #[test]
-    fn what_was_gathered_is_kept_when_the_last_sender_goes() {
+    fn a_closed_empty_queue_ends_the_writer() {
         let (tx, rx) = mpsc::channel(16);
-        let gate = Arc::new(FlushGate::new(tx.downgrade()));
-        gate.handed();
-        tx.try_send(ping()).expect("queued");
+        let gate = Arc::new(FlushGate::default());
         drop(tx);
-        assert_eq!(gathered(rx, gate), (1, false));
+        assert_eq!(gathered(rx, gate), (0, false));
     }
 }

@@ -76,7 +76,6 @@ impl SqliteStore {
             readers.push(Mutex::new(r));
         }
         let (tx, rx) = mpsc::channel(QUEUE);
-        let wake = tx.downgrade();
         let counters = Arc::new(Counters::default());
         let c = counters.clone();
         // The WAL file the flush thread syncs: opened after the migrations wrote to it.
@@ -94,7 +93,7 @@ impl SqliteStore {
             .map_err(|e| open_err(&e))?;
         let handle = std::thread::Builder::new()
             .name("inlet-sqlite-writer".into())
-            .spawn(move || writer::run(conn, rx, wake, c, wal, keep))
+            .spawn(move || writer::run(conn, rx, c, wal, keep))
             .map_err(|e| open_err(&e))?;
         let checkpoint_conn = Connection::open(path).map_err(|e| open_err(&e))?;
         checkpoint_conn

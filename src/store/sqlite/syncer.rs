@@ -87,7 +87,7 @@ pub fn answer(c: Committed) {
             Op::Ping(reply) => {
                 let _ = reply.send(c.committed.clone());
             }
-            Op::Reject(_) | Op::Shutdown | Op::Flushed => {}
+            Op::Reject(_) | Op::Shutdown => {}
         }
     }
 }

@@ -100,9 +100,6 @@ pub enum Op {
     Ping(oneshot::Sender<Result<(), StoreError>>),
     /// Finish what is queued before this, then exit.
     Shutdown,
-    /// From the flush thread: it answered every batch handed to it (nothing to do but
-    /// commit what gathered meanwhile).
-    Flushed,
 }
 
 /// A write that runs inside the writer's transaction and answers after the commit.
@@ -175,13 +172,12 @@ pub struct Counters {
 pub fn run(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Op>,
-    wake: mpsc::WeakSender<Op>,
     counters: Arc<Counters>,
     wal: std::fs::File,
     keep: RejectedKeep,
 ) {
     let (to_syncer, committed_rx) = std::sync::mpsc::channel::<Committed>();
-    let gate = Arc::new(FlushGate::new(wake));
+    let gate = Arc::new(FlushGate::default());
     let answered = gate.clone();
     let flushed = counters.clone();
     let flush = move || {
@@ -220,7 +216,7 @@ pub fn run(
         let needs_flush = batch.iter().any(|op| match op {
             Op::Ingest(..) | Op::Ping(_) => true,
             Op::Task(t) => t.durable(),
-            Op::Reject(_) | Op::Shutdown | Op::Flushed => false,
+            Op::Reject(_) | Op::Shutdown => false,
         });
         let started = std::time::Instant::now();
         let results = if syncer.is_none() {
@@ -299,7 +295,7 @@ fn commit(
             Op::Ingest(event, _) => answers.push(Ok(insert_event(&tx, event)?)),
             Op::Reject(r) => rejected.insert(&tx, r)?,
             Op::Task(task) => task.apply(&tx),
-            Op::Ping(_) | Op::Shutdown | Op::Flushed => {}
+            Op::Ping(_) | Op::Shutdown => {}
         }
     }
     tx.commit()?;
