@@ -13,6 +13,10 @@ use tokio::sync::mpsc;
 
 use super::writer::{MAX_BATCH, Op};
 
+/// The longest the writer waits for the flush thread before it commits anyway, as it would
+/// without the gate.
+const WAIT_AT_MOST: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// How many batches the flush thread holds (handed over, not yet answered), and the
 /// writer's wake-up when it holds none.
 #[derive(Default)]
@@ -41,12 +45,13 @@ impl FlushGate {
         *self.held.lock().unwrap_or_else(PoisonError::into_inner) > 0
     }
 
-    /// Returns once the flush thread holds no batch.
+    /// Returns once the flush thread holds no batch, or after [`WAIT_AT_MOST`]: a flush
+    /// that slow (or a flush thread that stopped) must not hold the next commit back.
     fn wait_free(&self) {
         let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         let _free = self
             .free
-            .wait_while(held, |held| *held > 0)
+            .wait_timeout_while(held, WAIT_AT_MOST, |held| *held > 0)
             .unwrap_or_else(PoisonError::into_inner);
     }
 }
@@ -180,6 +185,16 @@ mod tests {
             tx.try_send(ping()).expect("queued");
         }
         assert_eq!(gathered(rx, gate), (MAX_BATCH, true));
+    }
+
+    #[test]
+    fn a_flush_thread_that_never_answers_holds_the_next_commit_back_only_briefly() {
+        let (tx, rx) = mpsc::channel(16);
+        let gate = Arc::new(FlushGate::default());
+        gate.handed();
+        tx.try_send(ping()).expect("queued");
+        assert_eq!(gathered(rx, gate.clone()), (1, true));
+        assert!(gate.busy(), "the flush thread still holds its batch");
     }
 
     #[test]
