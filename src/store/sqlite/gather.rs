@@ -56,52 +56,68 @@ impl FlushGate {
     }
 }
 
-/// Fills `batch`: blocks for a first operation, takes whatever else is queued, and when
-/// the flush thread still holds an earlier batch, waits for it to be free and takes what
-/// queued meanwhile (up to [`MAX_BATCH`]; a shutdown ends the batch). False once every
-/// sender is gone (what was gathered is still to be committed).
-pub fn gather(rx: &mut mpsc::Receiver<Op>, batch: &mut Vec<Op>, gate: &FlushGate) -> bool {
-    let Some(first) = rx.blocking_recv() else {
-        return false;
+/// A gathered batch.
+pub struct Gathered {
+    pub ops: Vec<Op>,
+    /// It ends in a shutdown: the writer's last batch.
+    pub last: bool,
+}
+
+/// Blocks for a first operation, takes whatever else is queued, and when the flush thread
+/// still holds an earlier batch, waits for it to be free and takes what queued meanwhile
+/// (up to [`MAX_BATCH`]; a shutdown ends the batch). `None` once every sender is gone and
+/// the queue is empty.
+pub fn gather(rx: &mut mpsc::Receiver<Op>, gate: &FlushGate) -> Option<Gathered> {
+    let first = rx.blocking_recv()?;
+    let mut ops = Vec::with_capacity(64);
+    let mut stop = if take(first, &mut ops) {
+        Stop::Shutdown
+    } else {
+        drain(rx, &mut ops)
     };
-    if take(first, batch) == Taken::Shutdown || !drain(rx, batch) {
-        return true;
+    if stop == Stop::Empty {
+        gate.wait_free();
+        stop = drain(rx, &mut ops);
     }
-    gate.wait_free();
-    drain(rx, batch);
-    true
+    Some(Gathered {
+        ops,
+        last: stop == Stop::Shutdown,
+    })
 }
 
-/// Takes what is queued, up to [`MAX_BATCH`]; false when the batch is full or ends in a
-/// shutdown.
-fn drain(rx: &mut mpsc::Receiver<Op>, batch: &mut Vec<Op>) -> bool {
-    while batch.len() < MAX_BATCH {
-        match rx.try_recv() {
-            Ok(op) => {
-                if take(op, batch) == Taken::Shutdown {
-                    return false;
-                }
-            }
-            Err(_) => return true,
-        }
-    }
-    false
-}
-
+/// Why [`drain`] stopped taking.
 #[derive(PartialEq)]
-enum Taken {
-    Operation,
+enum Stop {
+    /// The queue is empty; the batch has room.
+    Empty,
+    Full,
     /// The last operation before the writer exits: nothing after it joins the batch.
     Shutdown,
 }
 
-fn take(op: Op, batch: &mut Vec<Op>) -> Taken {
-    let taken = match op {
-        Op::Shutdown => Taken::Shutdown,
-        Op::Ingest(..) | Op::Reject(_) | Op::Task(_) | Op::Ping(_) => Taken::Operation,
+/// Takes what is queued, up to [`MAX_BATCH`].
+fn drain(rx: &mut mpsc::Receiver<Op>, ops: &mut Vec<Op>) -> Stop {
+    while ops.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(op) => {
+                if take(op, ops) {
+                    return Stop::Shutdown;
+                }
+            }
+            Err(_) => return Stop::Empty,
+        }
+    }
+    Stop::Full
+}
+
+/// Adds `op` to the batch; true for a shutdown.
+fn take(op: Op, ops: &mut Vec<Op>) -> bool {
+    let shutdown = match op {
+        Op::Shutdown => true,
+        Op::Ingest(..) | Op::Reject(_) | Op::Task(_) | Op::Ping(_) => false,
     };
-    batch.push(op);
-    taken
+    ops.push(op);
+    shutdown
 }
 
 #[cfg(test)]
@@ -118,13 +134,27 @@ mod tests {
         Op::Ping(reply)
     }
 
-    /// Runs `gather` on its own thread; what it gathered, or a failure after 10 s.
-    fn gathered(mut rx: mpsc::Receiver<Op>, gate: Arc<FlushGate>) -> (usize, bool) {
+    /// A queue of `capacity` with `queued` pings in it, and a gate whose flush thread holds
+    /// `held` batches.
+    fn queue(capacity: usize, queued: usize, held: usize) -> (mpsc::Sender<Op>, mpsc::Receiver<Op>, Arc<FlushGate>) {
+        let (tx, rx) = mpsc::channel(capacity);
+        let gate = Arc::new(FlushGate::default());
+        for _ in 0..held {
+            gate.handed();
+        }
+        for _ in 0..queued {
+            tx.try_send(ping()).expect("queued");
+        }
+        (tx, rx, gate)
+    }
+
+    /// Runs `gather` on its own thread; how many operations it gathered and whether the
+    /// batch is the last, `None` when the queue is closed, or a failure after 10 s.
+    fn gathered(mut rx: mpsc::Receiver<Op>, gate: Arc<FlushGate>) -> Option<(usize, bool)> {
         let (done, result) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let mut batch = Vec::new();
-            let open = gather(&mut rx, &mut batch, &gate);
-            let _ = done.send((batch.len(), open));
+            let batch = gather(&mut rx, &gate).map(|g| (g.ops.len(), g.last));
+            let _ = done.send(batch);
         });
         result
             .recv_timeout(Duration::from_secs(10))
@@ -133,20 +163,13 @@ mod tests {
 
     #[test]
     fn a_batch_goes_at_once_when_the_flush_thread_is_free() {
-        let (tx, rx) = mpsc::channel(16);
-        let gate = Arc::new(FlushGate::default());
-        for _ in 0..3 {
-            tx.try_send(ping()).expect("queued");
-        }
-        assert_eq!(gathered(rx, gate), (3, true));
+        let (_tx, rx, gate) = queue(16, 3, 0);
+        assert_eq!(gathered(rx, gate), Some((3, false)));
     }
 
     #[test]
     fn operations_that_arrive_during_a_flush_join_the_batch_until_the_flush_thread_is_free() {
-        let (tx, rx) = mpsc::channel(16);
-        let gate = Arc::new(FlushGate::default());
-        gate.handed();
-        tx.try_send(ping()).expect("queued");
+        let (tx, rx, gate) = queue(16, 1, 1);
         let flusher = {
             let (tx, gate) = (tx.clone(), gate.clone());
             std::thread::spawn(move || {
@@ -156,52 +179,40 @@ mod tests {
                 gate.answered(1);
             })
         };
-        assert_eq!(gathered(rx, gate.clone()), (5, true));
+        assert_eq!(gathered(rx, gate.clone()), Some((5, false)));
         flusher.join().expect("the flusher ran");
         assert!(!gate.busy(), "the flush thread holds nothing");
     }
 
     #[test]
     fn a_shutdown_ends_the_batch_even_while_the_flush_thread_is_busy() {
-        let (tx, rx) = mpsc::channel(16);
-        let gate = Arc::new(FlushGate::default());
-        gate.handed();
-        tx.try_send(ping()).expect("queued");
+        let (tx, rx, gate) = queue(16, 1, 1);
         tx.try_send(Op::Shutdown).expect("queued");
         tx.try_send(ping()).expect("queued");
         assert_eq!(
             gathered(rx, gate),
-            (2, true),
+            Some((2, true)),
             "the ping after the shutdown is not taken"
         );
     }
 
     #[test]
     fn a_full_batch_goes_even_while_the_flush_thread_is_busy() {
-        let (tx, rx) = mpsc::channel(MAX_BATCH + 8);
-        let gate = Arc::new(FlushGate::default());
-        gate.handed();
-        for _ in 0..MAX_BATCH + 8 {
-            tx.try_send(ping()).expect("queued");
-        }
-        assert_eq!(gathered(rx, gate), (MAX_BATCH, true));
+        let (_tx, rx, gate) = queue(MAX_BATCH + 8, MAX_BATCH + 8, 1);
+        assert_eq!(gathered(rx, gate), Some((MAX_BATCH, false)));
     }
 
     #[test]
     fn a_flush_thread_that_never_answers_holds_the_next_commit_back_only_briefly() {
-        let (tx, rx) = mpsc::channel(16);
-        let gate = Arc::new(FlushGate::default());
-        gate.handed();
-        tx.try_send(ping()).expect("queued");
-        assert_eq!(gathered(rx, gate.clone()), (1, true));
+        let (_tx, rx, gate) = queue(16, 1, 1);
+        assert_eq!(gathered(rx, gate.clone()), Some((1, false)));
         assert!(gate.busy(), "the flush thread still holds its batch");
     }
 
     #[test]
     fn a_closed_empty_queue_ends_the_writer() {
-        let (tx, rx) = mpsc::channel(16);
-        let gate = Arc::new(FlushGate::default());
+        let (tx, rx, gate) = queue(16, 0, 0);
         drop(tx);
-        assert_eq!(gathered(rx, gate), (0, false));
+        assert_eq!(gathered(rx, gate), None);
     }
 }

@@ -1,10 +1,11 @@
 //! The second half of a group commit: flush the WAL, then answer. The writer commits a
 //! batch with `synchronous=NORMAL` (its frames are in the WAL file, not yet on the disk
 //! surface) and hands the batch here, gathering the next one while this thread runs
-//! `fdatasync` on the WAL (it commits again when this thread has answered: `gather`). Every caller of a batch that stored events (or asked for a
-//! flush) is answered only after a flush that covers it; batches are answered in commit
-//! order, so nothing that reads through the writer (a claim) learns of an event before
-//! that event is on disk. One flush covers every batch committed before it.
+//! `fdatasync` on the WAL (it commits again once this thread has answered: `gather`).
+//! Every caller of a batch that stored events (or asked for a flush) is answered only
+//! after a flush that covers it; batches are answered in commit order, so nothing that
+//! reads through the writer (a claim) learns of an event before that event is on disk. One
+//! flush covers every batch committed before it.
 
 use std::sync::mpsc::Receiver;
 use std::time::Instant;

@@ -4,7 +4,7 @@
 //! the WAL file, no flush), and hands the batch to the flush thread (`syncer`), which
 //! `fdatasync`s the WAL and only then answers. While the disk flushes one batch, the next
 //! one gathers: the writer commits again only when the flush thread is free (or the batch is
-//! full), so each flush carries one commit of everything that arrived meanwhile instead of
+//! full, or after 100 ms), so each flush carries one commit of everything that arrived meanwhile instead of
 //! several small ones that would ride the same flush anyway. No `database is locked`, by
 //! construction.
 //!
@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
-use super::gather::{FlushGate, gather};
+use super::gather::{FlushGate, Gathered, gather};
 use super::syncer::Committed;
 use crate::domain::{Ingested, NewEvent, RejectedKeep, RejectedRequest};
 use crate::store::StoreError;
@@ -202,14 +202,7 @@ pub fn run(
             RejectedTally { limit: keep, total: 0 }
         }
     };
-    let mut open = true;
-    while open {
-        let mut batch: Vec<Op> = Vec::with_capacity(64);
-        open = gather(&mut rx, &mut batch, &gate);
-        if batch.is_empty() {
-            continue;
-        }
-        let stop = batch.iter().any(|op| matches!(op, Op::Shutdown));
+    while let Some(Gathered { ops: mut batch, last }) = gather(&mut rx, &gate) {
         let writes = batch
             .iter()
             .any(|op| matches!(op, Op::Ingest(..) | Op::Task(_) | Op::Reject(_)));
@@ -269,7 +262,7 @@ pub fn run(
             super::syncer::answer(c);
             gate.answered(1);
         }
-        if stop {
+        if last {
             // Anything queued after the shutdown marker is answered by dropping its reply
             // sender: the caller sees 503, never a 2xx for an uncommitted event.
             rx.close();
