@@ -46,13 +46,23 @@ fn conditions(f: &EventFilter, params: &mut Vec<Box<dyn ToSql>>) -> String {
     if let Some(v) = f.status {
         push(format!("({STATUS}) = ?"), Box::new(v.as_str()));
     }
-    if f.dedupe_key.is_some() && !f.dedupe_groups.is_empty() {
-        // Lets SQLite use the unique (dedupe_group, dedupe_key) index.
-        let marks = vec!["?"; f.dedupe_groups.len()].join(", ");
-        conds.push(format!("e.dedupe_group IN ({marks})"));
+    if let Some(key) = &f.dedupe_key {
+        // The merged keys through their index, and the events past the watermark (the
+        // keys the writer holds in memory) by a scan of the newest rows.
+        let groups = if f.dedupe_groups.is_empty() {
+            String::new()
+        } else {
+            format!("dedupe_group IN ({}) AND ", vec!["?"; f.dedupe_groups.len()].join(", "))
+        };
+        conds.push(format!(
+            "e.seq IN (SELECT seq FROM dedupe_keys WHERE {groups}dedupe_key = ? \
+             UNION ALL SELECT seq FROM events WHERE seq > (SELECT seq FROM dedupe_merged) AND dedupe_key = ?)"
+        ));
         for g in &f.dedupe_groups {
             params.push(Box::new(g.clone()));
         }
+        params.push(Box::new(key.clone()));
+        params.push(Box::new(key.clone()));
     }
     conds.join(" AND ")
 }

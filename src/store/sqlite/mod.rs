@@ -4,6 +4,7 @@
 mod admin;
 pub mod backup;
 mod checkpoint;
+mod dedupe;
 mod gather;
 mod operating;
 mod poll;
@@ -67,6 +68,7 @@ impl SqliteStore {
             [],
         )
         .map_err(|e| open_err(&e))?;
+        let dedupe = dedupe::DedupeIndex::load(&conn).map_err(|e| open_err(&e))?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let r =
@@ -93,7 +95,7 @@ impl SqliteStore {
             .map_err(|e| open_err(&e))?;
         let handle = std::thread::Builder::new()
             .name("inlet-sqlite-writer".into())
-            .spawn(move || writer::run(conn, rx, c, wal, keep))
+            .spawn(move || writer::run(conn, rx, c, wal, keep, dedupe))
             .map_err(|e| open_err(&e))?;
         let checkpoint_conn = Connection::open(path).map_err(|e| open_err(&e))?;
         checkpoint_conn
@@ -127,14 +129,15 @@ impl SqliteStore {
         &self,
         work: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.task_with(false, work).await
+        self.task_with(false, move |tx, _| work(tx)).await
     }
 
-    /// As [`SqliteStore::task`]; `durable` makes its commit flush (it stores events).
+    /// As [`SqliteStore::task`], with the writer's dedupe index; `durable` makes its commit
+    /// flush (it stores events).
     async fn task_with<T: Send + 'static>(
         &self,
         durable: bool,
-        work: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T> + Send + 'static,
+        work: impl FnOnce(&rusqlite::Transaction<'_>, &mut dedupe::DedupeIndex) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (task, answer) = Task::new(durable, work);
         // Delivery bookkeeping waits for room rather than failing: it is not ingest.
@@ -273,7 +276,8 @@ impl Store for SqliteStore {
 
     async fn poll_write(&self, write: PollWrite) -> Result<PollWritten, StoreError> {
         let durable = !write.events.is_empty() || write.end.as_ref().is_some_and(|e| e.paused_until.is_some());
-        self.task_with(durable, move |tx| poll::write(tx, &write)).await
+        self.task_with(durable, move |tx, dedupe| poll::write(tx, dedupe, &write))
+            .await
     }
 
     async fn poll_lease(&self, _source: &str, _until: i64, _now: i64) -> Result<bool, StoreError> {
@@ -289,7 +293,7 @@ impl Store for SqliteStore {
 
     async fn reset_cursor(&self, source: &str) -> Result<(), StoreError> {
         let source = source.to_string();
-        self.task_with(true, move |tx| poll::reset_cursor(tx, &source)).await
+        self.task_with(true, move |tx, _| poll::reset_cursor(tx, &source)).await
     }
 
     /// Ok while the writer answers and its last write committed. After a failed write, a
@@ -312,7 +316,7 @@ impl Store for SqliteStore {
                 return Err(StoreError::Unavailable("the last commit failed".into()));
             }
             let at = chrono::Utc::now().timestamp_millis();
-            self.task_with(true, move |tx| {
+            self.task_with(true, move |tx, _| {
                 tx.execute(
                     "INSERT INTO health (id, probed_at) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET probed_at = ?1",
                     [at],

@@ -104,7 +104,7 @@ fn kept_requests(c: &Connection, f: &RejectedFilter, after: i64, limit: usize) -
 impl Operating for SqliteStore {
     async fn set_paused(&self, destination: &str, paused: bool, now: i64) -> Result<(), StoreError> {
         let destination = destination.to_string();
-        self.task_with(true, move |tx| {
+        self.task_with(true, move |tx, _| {
             if paused {
                 tx.execute(
                     "INSERT INTO paused_destinations (destination, paused_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
@@ -129,12 +129,12 @@ impl Operating for SqliteStore {
 
     async fn open_alert(&self, alert: &Alert) -> Result<bool, StoreError> {
         let alert = alert.clone();
-        self.task_with(true, move |tx| open_alert(tx, &alert)).await
+        self.task_with(true, move |tx, _| open_alert(tx, &alert)).await
     }
 
     async fn resolve_alert(&self, kind: AlertKind, subject: &str, now: i64) -> Result<Option<Alert>, StoreError> {
         let subject = subject.to_string();
-        self.task_with(true, move |tx| resolve_alert(tx, kind, &subject, now))
+        self.task_with(true, move |tx, _| resolve_alert(tx, kind, &subject, now))
             .await
     }
 

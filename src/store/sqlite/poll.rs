@@ -3,13 +3,14 @@
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use super::dedupe::DedupeIndex;
 use super::writer::insert_event;
 use crate::domain::{POLL_STATE_COLUMNS, PollCounts, PollState, PollWrite, PollWritten};
 
-pub fn write(tx: &Transaction<'_>, w: &PollWrite) -> rusqlite::Result<PollWritten> {
+pub fn write(tx: &Transaction<'_>, dedupe: &mut DedupeIndex, w: &PollWrite) -> rusqlite::Result<PollWritten> {
     let mut ingested = Vec::with_capacity(w.events.len());
     for e in &w.events {
-        ingested.push(insert_event(tx, e)?);
+        ingested.push(insert_event(tx, dedupe, e)?);
     }
     let counts = w.counts_after(&ingested);
     ensure_row(tx, &w.source)?;

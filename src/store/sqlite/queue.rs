@@ -184,25 +184,28 @@ pub fn renew(tx: &Transaction<'_>, keys: &[DeliveryKey], lease_until: i64) -> ru
 /// Deletes up to `limit` events received before `before` whose deliveries are all finished,
 /// with their deliveries and attempts, and rejected records older than `before`.
 pub fn prune(tx: &Transaction<'_>, before: i64, limit: usize) -> rusqlite::Result<usize> {
-    let seqs: Vec<i64> = tx
+    let events: Vec<(i64, String, String)> = tx
         .prepare_cached(
-            "SELECT seq FROM events e WHERE received_at < ?1
+            "SELECT seq, dedupe_group, dedupe_key FROM events e WHERE received_at < ?1
                AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq AND d.state = 'pending')
              ORDER BY seq LIMIT ?2",
         )?
-        .query_map(params![before, limit as i64], |r| r.get(0))?
+        .query_map(params![before, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    for seq in &seqs {
+    for (seq, group, key) in &events {
         tx.prepare_cached("DELETE FROM attempts WHERE event_seq = ?1")?
             .execute([seq])?;
         tx.prepare_cached("DELETE FROM deliveries WHERE event_seq = ?1")?
             .execute([seq])?;
         tx.prepare_cached("DELETE FROM events WHERE seq = ?1")?.execute([seq])?;
+        // A key still in the writer's memory is forgotten there when it finds no event.
+        tx.prepare_cached("DELETE FROM dedupe_keys WHERE dedupe_group = ?1 AND dedupe_key = ?2 AND seq = ?3")?
+            .execute(params![group, key, seq])?;
     }
     tx.prepare_cached("DELETE FROM rejected WHERE at < ?1")?
         .execute([before])?;
     give_back_free_pages(tx)?;
-    Ok(seqs.len())
+    Ok(events.len())
 }
 
 /// Gives free pages back to the file system (the database was created with

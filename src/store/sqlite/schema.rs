@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/sqlite/0005_poll_schedule.sql"),
     include_str!("../../../migrations/sqlite/0006_operating.sql"),
     include_str!("../../../migrations/sqlite/0007_traces.sql"),
+    include_str!("../../../migrations/sqlite/0008_dedupe_keys.sql"),
 ];
 
 /// Settings for the one write connection: WAL, `synchronous=NORMAL` plus the flush thread's
@@ -43,8 +44,13 @@ pub fn configure_reader(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Applies the migrations the database has not seen, each in its own transaction.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    migrate_to(conn, MIGRATIONS.len())
+}
+
+/// Applies the migrations the database has not seen up to number `last`.
+pub fn migrate_to(conn: &mut Connection, last: usize) -> rusqlite::Result<()> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current.max(0) as usize) {
+    for (i, sql) in MIGRATIONS.iter().enumerate().take(last).skip(current.max(0) as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
+use super::dedupe::DedupeIndex;
 use super::gather::{FlushGate, Gathered, gather};
 use super::syncer::Committed;
 use crate::domain::{Ingested, NewEvent, RejectedKeep, RejectedRequest};
@@ -106,7 +107,7 @@ pub enum Op {
 pub trait WriteTask: Send {
     /// The task stores events: its callers are answered only after a WAL flush.
     fn durable(&self) -> bool;
-    fn apply(&mut self, tx: &Transaction<'_>);
+    fn apply(&mut self, tx: &Transaction<'_>, dedupe: &mut DedupeIndex);
     fn finish(self: Box<Self>, committed: Result<(), StoreError>);
 }
 
@@ -133,20 +134,22 @@ impl<T, F> Task<T, F> {
     }
 }
 
-impl<T: Send, F: FnOnce(&Transaction<'_>) -> rusqlite::Result<T> + Send> WriteTask for Task<T, F> {
+impl<T: Send, F: FnOnce(&Transaction<'_>, &mut DedupeIndex) -> rusqlite::Result<T> + Send> WriteTask for Task<T, F> {
     fn durable(&self) -> bool {
         self.durable
     }
 
-    fn apply(&mut self, tx: &Transaction<'_>) {
+    fn apply(&mut self, tx: &Transaction<'_>, dedupe: &mut DedupeIndex) {
         let Some(work) = self.work.take() else { return };
-        let result = tx.execute_batch("SAVEPOINT task").and_then(|()| match work(tx) {
-            Ok(v) => tx.execute_batch("RELEASE task").map(|()| v),
-            Err(e) => {
-                let _ = tx.execute_batch("ROLLBACK TO task; RELEASE task");
-                Err(e)
-            }
-        });
+        let result = tx
+            .execute_batch("SAVEPOINT task")
+            .and_then(|()| match work(tx, dedupe) {
+                Ok(v) => tx.execute_batch("RELEASE task").map(|()| v),
+                Err(e) => {
+                    let _ = tx.execute_batch("ROLLBACK TO task; RELEASE task");
+                    Err(e)
+                }
+            });
         self.out = Some(result.map_err(|e| StoreError::Unavailable(e.to_string())));
     }
 
@@ -175,6 +178,7 @@ pub fn run(
     counters: Arc<Counters>,
     wal: std::fs::File,
     keep: RejectedKeep,
+    mut dedupe: DedupeIndex,
 ) {
     let (to_syncer, committed_rx) = std::sync::mpsc::channel::<Committed>();
     let gate = Arc::new(FlushGate::default());
@@ -218,7 +222,7 @@ pub fn run(
                 Some("no WAL flush thread".into()),
             ))
         } else {
-            commit(&mut conn, &mut batch, &mut rejected)
+            commit(&mut conn, &mut batch, &mut rejected, &mut dedupe)
         };
         let elapsed = started.elapsed();
         metrics::observe(
@@ -280,30 +284,45 @@ fn commit(
     conn: &mut Connection,
     batch: &mut [Op],
     rejected: &mut RejectedTally,
+    dedupe: &mut DedupeIndex,
 ) -> rusqlite::Result<Vec<Result<Ingested, StoreError>>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut answers = Vec::with_capacity(batch.len());
+    let mut inserted = 0;
     for op in batch.iter_mut() {
         match op {
-            Op::Ingest(event, _) => answers.push(Ok(insert_event(&tx, event)?)),
+            Op::Ingest(event, _) => {
+                let ingested = insert_event(&tx, dedupe, event)?;
+                inserted += usize::from(!ingested.duplicate);
+                answers.push(Ok(ingested));
+            }
             Op::Reject(r) => rejected.insert(&tx, r)?,
-            Op::Task(task) => task.apply(&tx),
+            Op::Task(task) => task.apply(&tx, dedupe),
             Op::Ping(_) | Op::Shutdown => {}
         }
     }
+    let slice = dedupe.merge_slice(&tx, inserted)?;
     tx.commit()?;
+    dedupe.merged(slice);
     Ok(answers)
 }
 
-pub fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> rusqlite::Result<Ingested> {
+/// Stores `e` with its deliveries, or answers with the first event of its dedupe key.
+pub fn insert_event(tx: &Transaction<'_>, dedupe: &mut DedupeIndex, e: &NewEvent) -> rusqlite::Result<Ingested> {
+    if let Some(first) = dedupe.find(tx, &e.dedupe_group, &e.dedupe_key)? {
+        return Ok(Ingested {
+            id: first,
+            duplicate: true,
+        });
+    }
+    let seq = dedupe.next_seq();
     let headers = crate::domain::headers_json(&e.headers);
-    let inserted = tx
-        .prepare_cached(
-            "INSERT INTO events (id, source, dedupe_group, dedupe_key, type, via, received_at, occurred_at, content_type, headers, body, traceparent)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-             ON CONFLICT (dedupe_group, dedupe_key) DO NOTHING",
-        )?
-        .execute(params![
+    tx.prepare_cached(
+        "INSERT INTO events (seq, id, source, dedupe_group, dedupe_key, type, via, received_at, occurred_at, content_type, headers, body, traceparent)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+    )?
+    .execute(params![
+            seq,
             e.id,
             e.source,
             e.dedupe_group,
@@ -317,16 +336,7 @@ pub fn insert_event(tx: &Transaction<'_>, e: &NewEvent) -> rusqlite::Result<Inge
             &e.body[..],
             e.traceparent
         ])?;
-    if inserted == 0 {
-        let first: String = tx
-            .prepare_cached("SELECT id FROM events WHERE dedupe_group = ?1 AND dedupe_key = ?2")?
-            .query_row(params![e.dedupe_group, e.dedupe_key], |r| r.get(0))?;
-        return Ok(Ingested {
-            id: first,
-            duplicate: true,
-        });
-    }
-    let seq = tx.last_insert_rowid();
+    dedupe.remember(&e.dedupe_group, &e.dedupe_key, seq);
     let mut insert = tx.prepare_cached(
         "INSERT INTO deliveries (event_seq, destination, state, attempts, next_attempt_at, updated_at,
                                  order_key, order_at, order_version)
