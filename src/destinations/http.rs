@@ -86,6 +86,8 @@ impl Settings {
 
 pub struct HttpDestination {
     settings: Settings,
+    /// `settings.url`, parsed once rather than per attempt.
+    url: reqwest::Url,
     client: reqwest::Client,
     timeout: Duration,
 }
@@ -100,6 +102,7 @@ impl HttpDestination {
             .user_agent(concat!("inlet/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(HttpDestination {
+            url: reqwest::Url::parse(&settings.url)?,
             settings,
             client,
             timeout,
@@ -160,7 +163,7 @@ impl Destination for HttpDestination {
             (_, Format::Envelope) => envelope_bytes(event, delivery.state),
         };
         let headers = self.headers(event, delivery.traceparent, &body, now);
-        let request = self.client.post(&self.settings.url).headers(headers).body(body);
+        let request = self.client.post(self.url.clone()).headers(headers).body(body);
         send(request, self.timeout, now).await
     }
 }

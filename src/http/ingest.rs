@@ -217,6 +217,14 @@ pub(crate) fn new_event(
     }
 }
 
+/// The 200 answer's body: `{"received": true, "id": …, "duplicate": …}`.
+#[derive(serde::Serialize)]
+struct Received<'a> {
+    received: bool,
+    id: &'a str,
+    duplicate: bool,
+}
+
 /// Commits the event; the answer and its metrics outcome.
 async fn commit(
     state: &AppState,
@@ -237,7 +245,11 @@ async fn commit(
             }
             tracing::debug!(source, request_id, id = %ingested.id, duplicate = ingested.duplicate, "webhook accepted");
             let outcome = if ingested.duplicate { "duplicate" } else { "accepted" };
-            let answer = json!({ "received": true, "id": ingested.id, "duplicate": ingested.duplicate });
+            let answer = Received {
+                received: true,
+                id: &ingested.id,
+                duplicate: ingested.duplicate,
+            };
             (Json(answer).into_response(), outcome)
         }
         Ok(Err(StoreError::Busy)) => {

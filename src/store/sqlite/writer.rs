@@ -141,15 +141,13 @@ impl<T: Send, F: FnOnce(&Transaction<'_>, &mut DedupeIndex) -> rusqlite::Result<
 
     fn apply(&mut self, tx: &Transaction<'_>, dedupe: &mut DedupeIndex) {
         let Some(work) = self.work.take() else { return };
-        let result = tx
-            .execute_batch("SAVEPOINT task")
-            .and_then(|()| match work(tx, dedupe) {
-                Ok(v) => tx.execute_batch("RELEASE task").map(|()| v),
-                Err(e) => {
-                    let _ = tx.execute_batch("ROLLBACK TO task; RELEASE task");
-                    Err(e)
-                }
-            });
+        let result = run_cached(tx, "SAVEPOINT task").and_then(|()| match work(tx, dedupe) {
+            Ok(v) => run_cached(tx, "RELEASE task").map(|()| v),
+            Err(e) => {
+                let _ = run_cached(tx, "ROLLBACK TO task").and_then(|()| run_cached(tx, "RELEASE task"));
+                Err(e)
+            }
+        });
         self.out = Some(result.map_err(|e| StoreError::Unavailable(e.to_string())));
     }
 
@@ -161,6 +159,11 @@ impl<T: Send, F: FnOnce(&Transaction<'_>, &mut DedupeIndex) -> rusqlite::Result<
         };
         let _ = self.reply.send(answer);
     }
+}
+
+/// Runs `sql` through the statement cache (a savepoint is not parsed again per task).
+fn run_cached(tx: &Transaction<'_>, sql: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 #[derive(Default)]
