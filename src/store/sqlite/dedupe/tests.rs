@@ -193,3 +193,43 @@ fn the_migration_moves_existing_keys_into_the_index() {
         .expect("new");
     assert!(d > 5, "new events come after the old ones");
 }
+
+#[test]
+fn a_dedupe_key_search_finds_merged_keys_and_keys_still_in_memory() {
+    let (_dir, mut conn) = store();
+    let mut index = DedupeIndex::load(&conn).expect("loads");
+    let all = keys(150);
+    for chunk in all.chunks(10) {
+        commit(&mut conn, &mut index, chunk);
+    }
+    let watermark = index.watermark();
+    let seq_of = |key: &str| -> i64 {
+        conn.query_row("SELECT seq FROM events WHERE dedupe_key = ?1", [key], |r| r.get(0))
+            .expect("stored")
+    };
+    let merged = all.iter().find(|k| seq_of(k) <= watermark).expect("a merged key");
+    let waiting = all.iter().find(|k| seq_of(k) > watermark).expect("a key in memory");
+    for (key, groups) in [
+        (merged, vec!["g".to_string()]),
+        (waiting, vec!["g".to_string()]),
+        (merged, vec![]),
+    ] {
+        let filter = crate::domain::EventFilter {
+            dedupe_key: Some(key.clone()),
+            dedupe_groups: groups.clone(),
+            ..Default::default()
+        };
+        let page = crate::store::sqlite::admin::list_events(&conn, &filter, crate::domain::PageStart::Newest, 10)
+            .expect("lists");
+        let found: Vec<&str> = page.items.iter().map(|(_, e)| e.dedupe_key.as_str()).collect();
+        assert_eq!(found, vec![key.as_str()], "key {key} with groups {groups:?}");
+    }
+    let filter = crate::domain::EventFilter {
+        dedupe_key: Some("evt_absent".into()),
+        dedupe_groups: vec!["g".into()],
+        ..Default::default()
+    };
+    let page =
+        crate::store::sqlite::admin::list_events(&conn, &filter, crate::domain::PageStart::Newest, 10).expect("lists");
+    assert!(page.items.is_empty());
+}
