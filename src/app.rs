@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{Settings, SourceSettings};
 use crate::http::serve::{ServeOptions, serve};
-use crate::http::{AppState, admin_router, ingest_router};
+use crate::http::{AppState, Shared, admin_router, ingest_router};
 use crate::sources::WebhookIntake;
 use crate::sources::hydrate::Hydrator;
 use crate::sources::poll::Poller;
@@ -131,7 +131,7 @@ impl App {
                 SourceSettings::Webhook(_) => None,
             })
             .collect();
-        let state = AppState {
+        let state = AppState::new(Shared {
             bodies: crate::http::budget::BodyBudget::new(settings.server.max_inflight_body),
             sessions: Arc::default(),
             settings,
@@ -141,7 +141,7 @@ impl App {
             workers: Arc::new(workers.clone()),
             feed,
             closing: CancellationToken::new(),
-        };
+        });
         Ok(App {
             state,
             ingest,

@@ -20,9 +20,26 @@ use crate::config::Settings;
 use crate::sources::WebhookIntake;
 use crate::store::Store;
 
-/// What the handlers share.
+/// What the handlers share, behind one `Arc`: each request clones one pointer, not ten.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The handlers' shared parts.
+pub struct Shared {
     pub settings: Arc<Settings>,
     pub store: Arc<dyn Store>,
     pub intakes: Arc<HashMap<String, WebhookIntake>>,
