@@ -37,6 +37,28 @@ pub fn headers_json(headers: &[(String, String)]) -> String {
 }
 
 /// A fresh event id: `evt_` + a UUIDv7 in hex, so ids sort by creation time.
+#[cfg(test)]
+impl NewEvent {
+    /// A webhook event of `group` and `key` with an empty JSON body and no deliveries.
+    pub fn sample(group: &str, key: &str, received_at: i64) -> NewEvent {
+        NewEvent {
+            id: new_event_id(),
+            source: "s".into(),
+            dedupe_group: group.into(),
+            dedupe_key: key.into(),
+            event_type: None,
+            via: Via::Webhook,
+            received_at,
+            occurred_at: None,
+            content_type: None,
+            headers: Vec::new(),
+            body: Bytes::from_static(b"{}"),
+            destinations: Vec::new(),
+            traceparent: None,
+        }
+    }
+}
+
 pub fn new_event_id() -> String {
     time_ordered_id("evt_")
 }

@@ -37,8 +37,6 @@ const SEPARATOR: u8 = 0xFF;
 pub struct DedupeIndex {
     /// Group, separator, key → the event's sequence: the keys not merged yet.
     recent: BTreeMap<Vec<u8>, i64>,
-    /// Every event up to here has its key in `dedupe_keys`.
-    watermark: i64,
     next_seq: i64,
     sweep: Option<Sweep>,
     probe: Vec<u8>,
@@ -69,7 +67,6 @@ impl DedupeIndex {
         let newest: i64 = conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))?;
         let mut index = DedupeIndex {
             recent: BTreeMap::new(),
-            watermark,
             next_seq: newest.max(watermark) + 1,
             sweep: None,
             probe: Vec::new(),
@@ -161,8 +158,7 @@ impl DedupeIndex {
         for pair in &slice.keys {
             self.recent.remove(pair);
         }
-        if let Some(upto) = slice.ended {
-            self.watermark = upto;
+        if slice.ended.is_some() {
             self.sweep = None;
         }
     }
@@ -177,11 +173,6 @@ impl DedupeIndex {
     #[cfg(test)]
     pub fn waiting(&self) -> usize {
         self.recent.len()
-    }
-
-    #[cfg(test)]
-    pub fn watermark(&self) -> i64 {
-        self.watermark
     }
 }
 

@@ -98,30 +98,15 @@ mod tests {
     use std::cell::Cell;
     use std::sync::mpsc;
 
-    use bytes::Bytes;
     use tokio::sync::oneshot;
 
     use super::*;
-    use crate::domain::{NewEvent, Via};
+    use crate::domain::NewEvent;
 
     /// A committed batch of one ingest, and the receiver its caller waits on.
     fn ingest_batch() -> (Committed, oneshot::Receiver<Result<Ingested, StoreError>>) {
         let (reply, answer) = oneshot::channel();
-        let event = NewEvent {
-            id: "evt_1".into(),
-            source: "s".into(),
-            dedupe_group: "s".into(),
-            dedupe_key: "k".into(),
-            event_type: None,
-            via: Via::Webhook,
-            received_at: 0,
-            occurred_at: None,
-            content_type: None,
-            headers: Vec::new(),
-            body: Bytes::from_static(b"{}"),
-            destinations: Vec::new(),
-            traceparent: None,
-        };
+        let event = NewEvent::sample("s", "k", 0);
         let batch = Committed {
             ops: vec![Op::Ingest(Box::new(event), reply)],
             answers: vec![Ok(Ingested {

@@ -3,10 +3,11 @@
 //! them all in one `BEGIN IMMEDIATE` transaction (`synchronous=NORMAL`: the frames reach
 //! the WAL file, no flush), and hands the batch to the flush thread (`syncer`), which
 //! `fdatasync`s the WAL and only then answers. While the disk flushes one batch, the next
-//! one gathers: the writer commits again only when the flush thread is free (or the batch is
-//! full, or after 100 ms), so each flush carries one commit of everything that arrived meanwhile instead of
-//! several small ones that would ride the same flush anyway. No `database is locked`, by
-//! construction.
+//! one gathers: the writer commits again only when the flush thread is free (or the batch
+//! is full, or after 100 ms), so each flush carries one commit of everything that arrived
+//! meanwhile instead of several small ones that would ride the same flush anyway. No
+//! `database is locked`, by construction. Duplicates are decided by the writer's
+//! `DedupeIndex` (`dedupe`), which each commit may also merge a slice of.
 //!
 //! A batch without an ingest (only delivery bookkeeping: claims, attempts, releases,
 //! pruning, rejected records) needs no flush of its own; its answers still wait behind any

@@ -1,13 +1,12 @@
 //! The dedupe index on a real SQLite file, driven as the writer drives it: transactions of
 //! inserts, each ending with a merge slice (tests sweep at 64 keys, 16 a slice).
 
-use bytes::Bytes;
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::DedupeIndex;
-use crate::domain::{NewEvent, Via};
-use crate::store::sqlite::schema;
+use crate::domain::{EventFilter, NewEvent, PageStart};
 use crate::store::sqlite::writer::insert_event;
+use crate::store::sqlite::{admin, schema};
 
 fn store() -> (tempfile::TempDir, Connection) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -18,21 +17,24 @@ fn store() -> (tempfile::TempDir, Connection) {
 }
 
 fn event(key: &str) -> NewEvent {
-    NewEvent {
-        id: crate::domain::new_event_id(),
-        source: "s".into(),
-        dedupe_group: "g".into(),
-        dedupe_key: key.into(),
-        event_type: None,
-        via: Via::Webhook,
-        received_at: 1,
-        occurred_at: None,
-        content_type: None,
-        headers: Vec::new(),
-        body: Bytes::from_static(b"{}"),
-        destinations: Vec::new(),
-        traceparent: None,
-    }
+    NewEvent::sample("g", key, 1)
+}
+
+/// Every event up to here has its key in `dedupe_keys`.
+fn watermark(conn: &Connection) -> i64 {
+    conn.query_row("SELECT seq FROM dedupe_merged", [], |r| r.get(0))
+        .expect("reads")
+}
+
+/// The dedupe keys of the events the admin search finds for `key` in `groups`.
+fn search(conn: &Connection, key: &str, groups: &[&str]) -> Vec<String> {
+    let filter = EventFilter {
+        dedupe_key: Some(key.to_string()),
+        dedupe_groups: groups.iter().map(|g| g.to_string()).collect(),
+        ..Default::default()
+    };
+    let page = admin::list_events(conn, &filter, PageStart::Newest, 10).expect("lists");
+    page.items.into_iter().map(|(_, e)| e.dedupe_key).collect()
 }
 
 /// Commits `keys` in one transaction as the writer does; the ids answered, and whether each
@@ -76,7 +78,7 @@ fn keys_merge_in_sweeps_and_every_duplicate_is_found_before_and_after() {
         assert!(got.iter().all(|(_, dup)| !dup), "new keys are new");
         first.extend(got.into_iter().map(|(id, _)| id));
     }
-    assert!(index.watermark() > 0, "a sweep ended");
+    assert!(watermark(&conn) > 0, "a sweep ended");
     assert!(merged_rows(&conn) >= 64, "keys were merged: {}", merged_rows(&conn));
     assert!(index.waiting() < 300, "merged keys left memory: {}", index.waiting());
     for (chunk, ids) in all.chunks(7).zip(first.chunks(7)) {
@@ -96,7 +98,7 @@ fn a_restart_reads_back_the_keys_past_the_watermark() {
     for chunk in all.chunks(10) {
         commit(&mut conn, &mut index, chunk);
     }
-    let watermark = index.watermark();
+    let watermark = watermark(&conn);
     drop(index);
     let mut again = DedupeIndex::load(&conn).expect("loads again");
     let past: i64 = conn
@@ -178,7 +180,7 @@ fn the_migration_moves_existing_keys_into_the_index() {
     schema::migrate(&mut conn).expect("migrates the rest");
     assert_eq!(merged_rows(&conn), 3);
     let mut index = DedupeIndex::load(&conn).expect("loads");
-    assert_eq!((index.waiting(), index.watermark()), (0, 5));
+    assert_eq!((index.waiting(), watermark(&conn)), (0, 5));
     let got = commit(&mut conn, &mut index, &["b".to_string(), "d".to_string()]);
     assert_eq!(got[0], ("evt_b".to_string(), true));
     assert!(!got[1].1);
@@ -202,34 +204,19 @@ fn a_dedupe_key_search_finds_merged_keys_and_keys_still_in_memory() {
     for chunk in all.chunks(10) {
         commit(&mut conn, &mut index, chunk);
     }
-    let watermark = index.watermark();
+    let watermark = watermark(&conn);
     let seq_of = |key: &str| -> i64 {
         conn.query_row("SELECT seq FROM events WHERE dedupe_key = ?1", [key], |r| r.get(0))
             .expect("stored")
     };
     let merged = all.iter().find(|k| seq_of(k) <= watermark).expect("a merged key");
     let waiting = all.iter().find(|k| seq_of(k) > watermark).expect("a key in memory");
-    for (key, groups) in [
-        (merged, vec!["g".to_string()]),
-        (waiting, vec!["g".to_string()]),
-        (merged, vec![]),
-    ] {
-        let filter = crate::domain::EventFilter {
-            dedupe_key: Some(key.clone()),
-            dedupe_groups: groups.clone(),
-            ..Default::default()
-        };
-        let page = crate::store::sqlite::admin::list_events(&conn, &filter, crate::domain::PageStart::Newest, 10)
-            .expect("lists");
-        let found: Vec<&str> = page.items.iter().map(|(_, e)| e.dedupe_key.as_str()).collect();
-        assert_eq!(found, vec![key.as_str()], "key {key} with groups {groups:?}");
-    }
-    let filter = crate::domain::EventFilter {
-        dedupe_key: Some("evt_absent".into()),
-        dedupe_groups: vec!["g".into()],
-        ..Default::default()
-    };
-    let page =
-        crate::store::sqlite::admin::list_events(&conn, &filter, crate::domain::PageStart::Newest, 10).expect("lists");
-    assert!(page.items.is_empty());
+    assert_eq!(search(&conn, merged, &["g"]), vec![merged.clone()], "a merged key");
+    assert_eq!(search(&conn, waiting, &["g"]), vec![waiting.clone()], "a key in memory");
+    assert_eq!(
+        search(&conn, merged, &[]),
+        vec![merged.clone()],
+        "a merged key, no groups given"
+    );
+    assert!(search(&conn, "evt_absent", &["g"]).is_empty());
 }
