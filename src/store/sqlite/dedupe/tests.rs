@@ -220,3 +220,28 @@ fn a_dedupe_key_search_finds_merged_keys_and_keys_still_in_memory() {
     );
     assert!(search(&conn, "evt_absent", &["g"]).is_empty());
 }
+
+#[test]
+fn a_merge_whose_commit_fails_keeps_its_keys_in_memory() {
+    let (_dir, mut conn) = store();
+    let mut index = DedupeIndex::load(&conn).expect("loads");
+    let all = keys(64);
+    commit(&mut conn, &mut index, &all[..63]);
+    let waiting = index.waiting();
+    {
+        // The 64th key starts a sweep whose first slice merges 16 keys; the transaction is
+        // dropped, not committed, so `merged` is never told.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .expect("begins");
+        insert_event(&tx, &mut index, &event(&all[63])).expect("inserts");
+        let slice = index.merge_slice(&tx, 1).expect("merges");
+        assert!(!slice.keys.is_empty(), "the slice merged keys");
+    }
+    assert_eq!(merged_rows(&conn), 0, "the merge rolled back");
+    assert_eq!(index.waiting(), waiting + 1, "no key left memory");
+    let got = commit(&mut conn, &mut index, &all[..63]);
+    assert!(got.iter().all(|(_, dup)| *dup), "every committed key is still found");
+    let got = commit(&mut conn, &mut index, &all[63..]);
+    assert!(!got[0].1, "the rolled-back one is new");
+}
